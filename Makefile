@@ -1,0 +1,36 @@
+# Copydesk: `make demo` runs the pipeline over a fictional newsroom, `make test` runs the tests.
+# Everything runs inside .venv, created on first use; it is reinstalled only when pyproject.toml changes.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test check clean
+
+demo: $(VENV)/.installed
+	$(BIN)/copydesk demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff format --check ingest dedup flows tests
+	$(BIN)/ruff check ingest dedup flows tests
+	$(BIN)/mypy ingest dedup flows
+
+# The machine's pip (23.2) cannot resolve lxml's html_clean extra that trafilatura needs: upgrade it first.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,178 @@
+"""Parquet tables under an output root, a local folder or `s3://bucket/prefix`, through pyarrow's
+filesystem layer so both behave alike.
+
+Files are written whole under a temporary name and then moved into place (a local rename; on S3
+one PUT is atomic already), so a run that dies part-way leaves no half-written file visible.
+File names are chosen by the caller and deterministic, so writing the same rows twice replaces a
+file instead of adding one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from dedup.errors import CopydeskError, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+#: Version of the output tables' schemas, stored in every file's metadata.
+SCHEMA_VERSION = "1"
+SCHEMA_VERSION_KEY = b"copydesk.schema_version"
+
+
+class StorageError(CopydeskError):
+    """Reading or writing the output store failed."""
+
+
+class StorageUnavailable(StorageError, TransientError):
+    """The store did not answer (network, throttling); worth retrying."""
+
+
+class StorageRefused(StorageError, PermanentError):
+    """The store refused the request (no such bucket, no permission, bad URI)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A folder in a filesystem: where a table or an archive lives."""
+
+    fs: pafs.FileSystem
+    path: str
+    uri: str
+
+    def child(self, *parts: str) -> Location:
+        path = "/".join([self.path.rstrip("/"), *parts])
+        uri = "/".join([self.uri.rstrip("/"), *parts])
+        return Location(self.fs, path, uri)
+
+
+def resolve(uri: str, *, endpoint_url: str | None = None) -> Location:
+    """Turn a local path or an `s3://bucket/prefix` URI into a `Location`.
+
+    For S3 the endpoint comes from `endpoint_url`, else from `AWS_ENDPOINT_URL`, else AWS itself;
+    credentials and region from the usual AWS variables.
+    """
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        endpoint = (
+            endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("COPYDESK_S3_ENDPOINT_URL")
+        )
+        kwargs: dict[str, object] = {
+            "region": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+        }
+        if endpoint:
+            ep = urlparse(endpoint)
+            kwargs["endpoint_override"] = ep.netloc or ep.path
+            kwargs["scheme"] = ep.scheme or "https"
+        try:
+            fs = pafs.S3FileSystem(**kwargs)
+        except Exception as exc:  # pyarrow raises plain ArrowInvalid/OSError here
+            raise StorageRefused(f"cannot open S3 store {uri}: {exc}") from exc
+        path = f"{parsed.netloc}{parsed.path}".rstrip("/")
+        return Location(fs, path, f"s3://{path}")
+    if parsed.scheme not in ("", "file"):
+        raise StorageRefused(f"unsupported store URI {uri!r}: use a local path or s3://bucket/prefix")
+    local = os.path.abspath(parsed.path if parsed.scheme == "file" else uri)
+    return Location(pafs.LocalFileSystem(), local, local)
+
+
+def _translate(exc: Exception, what: str) -> StorageError:
+    text = str(exc)
+    if any(k in text for k in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "403", "404")):
+        return StorageRefused(f"{what}: {text}")
+    return StorageUnavailable(f"{what}: {text}")
+
+
+def write_file(table: pa.Table, loc: Location, relpath: str) -> str:
+    """Write `table` as one zstd Parquet file at `loc/relpath`, atomically; returns its URI."""
+    meta = dict(table.schema.metadata or {})
+    meta[SCHEMA_VERSION_KEY] = SCHEMA_VERSION.encode()
+    table = table.replace_schema_metadata(meta)
+    target = loc.child(relpath)
+    parent = target.path.rsplit("/", 1)[0]
+    try:
+        loc.fs.create_dir(parent, recursive=True)
+        if isinstance(loc.fs, pafs.LocalFileSystem):
+            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}.parquet"
+            pq.write_table(table, tmp, filesystem=loc.fs, compression="zstd")
+            loc.fs.move(tmp, target.path)
+        else:
+            pq.write_table(table, target.path, filesystem=loc.fs, compression="zstd")
+    except (OSError, pa.ArrowException) as exc:
+        raise _translate(exc, f"cannot write {target.uri}") from exc
+    return target.uri
+
+
+def write_partitioned(
+    table: pa.Table,
+    loc: Location,
+    *,
+    partition_col: str,
+    file_stem: str,
+) -> list[str]:
+    """Write `table` Hive-style, one file `<col>=<value>/<file_stem>.parquet` per partition value.
+
+    The partition column is dropped from the files (it lives in the path), as Hive readers expect.
+    """
+    if table.num_rows == 0:
+        return []
+    written = []
+    values = table.column(partition_col)
+    for value in sorted({v for v in values.to_pylist()}, key=str):
+        mask = pc.equal(values, pa.scalar(value, values.type))
+        part = table.filter(mask).drop_columns([partition_col])
+        written.append(write_file(part, loc, f"{partition_col}={value}/{file_stem}.parquet"))
+    return written
+
+
+def list_files(loc: Location, suffix: str = ".parquet") -> list[str]:
+    """Paths of the visible files under `loc` (temporary files excluded), sorted."""
+    try:
+        info = loc.fs.get_file_info(loc.path)
+        if info.type == pafs.FileType.NotFound:
+            return []
+        infos = loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True))
+    except (OSError, pa.ArrowException) as exc:
+        raise _translate(exc, f"cannot list {loc.uri}") from exc
+    return sorted(
+        i.path
+        for i in infos
+        if i.type == pafs.FileType.File and i.path.endswith(suffix) and "/.tmp-" not in i.path
+    )
+
+
+def read_dataset(loc: Location, *, columns: Iterable[str] | None = None) -> pa.Table | None:
+    """Read every visible Parquet file under `loc` (Hive partitions become columns); None if empty."""
+    import pyarrow.dataset as pads
+
+    files = list_files(loc)
+    if not files:
+        return None
+    try:
+        ds = pads.dataset(
+            files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+        )
+        return ds.to_table(columns=list(columns) if columns is not None else None)
+    except (OSError, pa.ArrowException) as exc:
+        raise _translate(exc, f"cannot read {loc.uri}") from exc
+
+
+def delete_files(loc: Location, paths: Iterable[str]) -> None:
+    """Delete the given file paths (as returned by `list_files`)."""
+    for path in paths:
+        try:
+            loc.fs.delete_file(path)
+        except FileNotFoundError:
+            log.debug("already gone: %s", path)
+        except (OSError, pa.ArrowException) as exc:
+            raise _translate(exc, f"cannot delete {path}") from exc

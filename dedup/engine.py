@@ -1,0 +1,194 @@
+"""Deduplicate a table of texts in one pass: fingerprint, candidates, verify, cluster.
+
+`deduplicate(docs)` is the library entry point: any table of texts with ids, no Prefect, no HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+
+from dedup.candidates import candidate_pairs
+from dedup.cluster import components, link_rows
+from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.params import DedupParams
+from dedup.records import (
+    COPY_RELATIONS,
+    EXCERPT,
+    EXPANDED,
+    NEAR_DUPLICATE,
+    ORIGINAL,
+    Assignment,
+    DedupResult,
+    Doc,
+)
+from dedup.text import paragraphs
+from dedup.verify import PairFeatures, classify, features
+
+log = logging.getLogger(__name__)
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+def cluster_id_for(original_id: str) -> str:
+    """Cluster id given when a cluster forms: derived from its original, then never changed."""
+    return "c" + hashlib.sha1(original_id.encode()).hexdigest()[:16]
+
+
+def precedence(docs: Sequence[Doc]) -> list[int]:
+    """Rank of each doc as a candidate original: earliest published, then fetched, then smallest id.
+
+    One tie-break comes before "fetched": of pages published at the same time, the one at its own
+    canonical URL wins (the same page under a tracking or AMP URL is the copy).
+    """
+
+    def key(i: int) -> tuple[datetime, bool, datetime, str]:
+        d = docs[i]
+        return (d.published_at or _FAR_FUTURE, not d.is_canonical, d.fetched_at or _FAR_FUTURE, d.id)
+
+    order = sorted(range(len(docs)), key=key)
+    rank = [0] * len(docs)
+    for r, i in enumerate(order):
+        rank[i] = r
+    return rank
+
+
+def deduplicate(docs: Sequence[Doc], params: DedupParams | None = None) -> DedupResult:
+    """Group `docs` into clusters of copies; one `Assignment` per doc, plus the verified links."""
+    params = params or DedupParams()
+    t0 = time.perf_counter()
+    fp = fingerprint([d.text for d in docs], params.minhash)
+    log.info("dedup: fingerprinted %d docs in %.2fs", len(docs), time.perf_counter() - t0)
+    return group(docs, fp, params)
+
+
+def group(
+    docs: Sequence[Doc], fp: Fingerprints, params: DedupParams, *, pairs: np.ndarray | None = None
+) -> DedupResult:
+    """Match and cluster docs whose fingerprints are `fp` (row i is docs[i])."""
+    t0 = time.perf_counter()
+    rank = precedence(docs)
+    if pairs is None:
+        pairs = candidate_pairs(fp, params.match)
+    t1 = time.perf_counter()
+    links, feats = verify_pairs(fp, pairs, rank, params)
+    t2 = time.perf_counter()
+    roots, links = components(len(docs), rank, links)
+    roots = confirm_members(fp, roots, rank, links, params)
+    result = assign(docs, fp, roots, links, feats, params)
+    log.info(
+        "dedup: %d docs, %d candidate pairs, %d links; candidates %.2fs, verify %.2fs, cluster %.2fs",
+        len(docs),
+        len(pairs),
+        len(links),
+        t1 - t0,
+        t2 - t1,
+        time.perf_counter() - t2,
+    )
+    return result
+
+
+def verify_pairs(
+    fp: Fingerprints, pairs: np.ndarray, rank: Sequence[int], params: DedupParams
+) -> tuple[list[tuple[int, int, str]], dict[tuple[int, int], tuple[float, float, float]]]:
+    """Verified links (later, earlier, relation) and their (jaccard, containment a, containment o)."""
+    links: list[tuple[int, int, str]] = []
+    feats: dict[tuple[int, int], tuple[float, float, float]] = {}
+    for i, j in pairs.tolist():
+        a, o = (i, j) if rank[i] > rank[j] else (j, i)
+        f = features(fp, a, o, params.match)
+        rel = classify(f, params.match)
+        if rel is None:
+            continue
+        links.append((a, o, rel))
+        feats[(a, o)] = (f.jaccard, f.contain_a, f.contain_o)
+    return links, feats
+
+
+def confirm_members(
+    fp: Fingerprints,
+    roots: np.ndarray,
+    rank: Sequence[int],
+    links: list[tuple[int, int, str]],
+    params: DedupParams,
+) -> np.ndarray:
+    """Keep in each cluster only the texts that are copies of its original.
+
+    A chain of links can reach a text that shares nothing with the original (an excerpt of what an
+    expanded copy added). Such texts leave the cluster and are grouped again among themselves,
+    with the links between them, until every member is a copy of its cluster's original.
+    """
+    roots = roots.copy()
+    pending = [i for i in range(len(roots)) if roots[i] != i]
+    for _ in range(8):
+        detached = [
+            i
+            for i in pending
+            if classify(features(fp, i, int(roots[i]), params.match), params.match) not in COPY_RELATIONS
+        ]
+        if not detached:
+            break
+        dset = set(detached)
+        sub = [(a, o, rel) for a, o, rel in links if a in dset and o in dset]
+        sub_roots, _ = components(len(roots), rank, sub)
+        for i in detached:
+            roots[i] = sub_roots[i]
+        pending = [i for i in detached if roots[i] != i]
+    else:
+        for i in pending:  # still unconfirmed after the last round: alone, rather than wrongly joined
+            roots[i] = i
+    return roots
+
+
+def assign(
+    docs: Sequence[Doc],
+    fp: Fingerprints,
+    roots: np.ndarray,
+    links: list[tuple[int, int, str]],
+    feats: dict[tuple[int, int], tuple[float, float, float]],
+    params: DedupParams,
+) -> DedupResult:
+    """One `Assignment` per doc: its cluster, original, and relation to that original."""
+    sizes = np.bincount(roots, minlength=len(docs))
+    direct = {(a, o): rel for a, o, rel in links}
+    first_hop: dict[int, str] = {}
+    for a, _o, rel in links:
+        if rel in COPY_RELATIONS:
+            first_hop.setdefault(a, rel)
+    out = []
+    for i, d in enumerate(docs):
+        root = int(roots[i])
+        original = docs[root]
+        if root == i:
+            out.append(Assignment(d.id, cluster_id_for(d.id), d.id, ORIGINAL, 1.0, 1.0, int(sizes[root])))
+            continue
+        f = features(fp, i, root, params.match)
+        found = direct.get((i, root)) or classify(f, params.match)
+        rel = found if found in COPY_RELATIONS else first_hop.get(i, NEAR_DUPLICATE)
+        out.append(
+            Assignment(  # added_text needs the text: empty for history docs given without it
+                article_id=d.id,
+                cluster_id=cluster_id_for(original.id),
+                original_id=original.id,
+                relation=rel,
+                jaccard=round(f.jaccard, 4),
+                containment=round(f.contain_o, 4),
+                cluster_size=int(sizes[root]),
+                added_text=added_text(d.text, f) if rel == EXPANDED and d.text else None,
+                kept_fraction=round(f.contain_o, 4) if rel in (EXCERPT, NEAR_DUPLICATE) else None,
+            )
+        )
+    ids = [d.id for d in docs]
+    return DedupResult(assignments=out, links=link_rows(ids, links, feats))
+
+
+def added_text(text: str, f: PairFeatures) -> str:
+    """The passages of an expanded copy that its original does not have, in order."""
+    paras = paragraphs(text)
+    found = set(f.found_a.tolist())
+    return "\n\n".join(p for k, p in enumerate(paras) if k not in found and p).strip()

@@ -1,0 +1,121 @@
+"""`make eval`: score the dedup engine on a labelled syndication set (../shared/data/syndication-dev).
+
+Pairwise precision, recall and F1 over same-cluster pairs, the adjusted Rand index, recall for each
+kind of copy (a copy counts as found when it lands in its original's cluster), updates (`version`)
+joined to their original, and the share of found copies whose relation is right. The definitions
+follow the reference scorer in ../shared/eval/score_clusters.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from math import comb
+from pathlib import Path
+
+from dedup.records import EXCERPT, EXPANDED, NEAR_DUPLICATE, Assignment
+
+#: How the labels' kinds of copy map onto Copydesk's relations.
+EXPECTED_RELATION = {
+    "near_duplicate": NEAR_DUPLICATE,
+    "spun": NEAR_DUPLICATE,
+    "expanded": EXPANDED,
+    "expanded_spun": EXPANDED,
+    "excerpt": EXCERPT,
+}
+
+
+def _pairs(groups: Mapping[str, list[str]]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for members in groups.values():
+        m = sorted(members)
+        out.update((m[i], m[j]) for i in range(len(m)) for j in range(i + 1, len(m)))
+    return out
+
+
+def adjusted_rand(truth: Mapping[str, str], pred: Mapping[str, str]) -> float:
+    ids = list(truth)
+    cont = Counter((truth[i], pred[i]) for i in ids)
+    sum_ij = sum(comb(n, 2) for n in cont.values())
+    sum_a = sum(comb(n, 2) for n in Counter(truth.values()).values())
+    sum_b = sum(comb(n, 2) for n in Counter(pred[i] for i in ids).values())
+    expected = sum_a * sum_b / comb(len(ids), 2)
+    maximum = (sum_a + sum_b) / 2
+    return (sum_ij - expected) / (maximum - expected) if maximum != expected else 1.0
+
+
+def score(labels: list[dict[str, str]], assignments: list[Assignment]) -> dict[str, object]:
+    """Scores of `assignments` against label rows (id, cluster, relation, original_id)."""
+    by_id = {a.article_id: a for a in assignments}
+    truth = {r["id"]: r["cluster"] for r in labels}
+    pred = {i: by_id[i].cluster_id if i in by_id else f"missing:{i}" for i in truth}
+    tg: dict[str, list[str]] = defaultdict(list)
+    pg: dict[str, list[str]] = defaultdict(list)
+    for i in truth:
+        tg[truth[i]].append(i)
+        pg[pred[i]].append(i)
+    tp_set, pp_set = _pairs(tg), _pairs(pg)
+    tp = len(tp_set & pp_set)
+    precision = tp / len(pp_set) if pp_set else 1.0
+    recall = tp / len(tp_set) if tp_set else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    original_of_cluster = {r["cluster"]: r["id"] for r in labels if r["relation"] == "original"}
+    recall_by: dict[str, float] = {}
+    right_rel = found = 0
+    for kind in sorted({r["relation"] for r in labels} & set(EXPECTED_RELATION)):
+        rows = [r for r in labels if r["relation"] == kind]
+        hits = [r for r in rows if pred[r["id"]] == pred[original_of_cluster[r["cluster"]]]]
+        recall_by[kind] = round(len(hits) / len(rows), 4)
+        found += len(hits)
+        right_rel += sum(1 for r in hits if by_id[r["id"]].relation == EXPECTED_RELATION[kind])
+    versions = [r for r in labels if r["relation"] == "version"]
+    joined = sum(1 for r in versions if pred[r["id"]] == pred.get(r.get("original_id", ""), ""))
+    singles = [r["id"] for r in labels if r["relation"] == "singleton"]
+    return {
+        "articles": len(truth),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "ari": round(adjusted_rand(truth, pred), 4),
+        "recall_by_relation": recall_by,
+        "relation_accuracy": round(right_rel / found, 4) if found else None,
+        "versions_joined_to_original": f"{joined}/{len(versions)}",
+        "singletons_wrongly_joined": sum(1 for i in singles if len(pg[pred[i]]) > 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", type=Path, nargs="?", default=Path("../shared/data/syndication-dev"))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    articles, labels_csv = args.data / "articles.jsonl.gz", args.data / "labels.csv"
+    if not articles.exists() or not labels_csv.exists():
+        print(f"skip: no labelled set at {args.data}", file=sys.stderr)
+        return 0
+    from dedup.engine import deduplicate
+    from dedup.inputs import load_docs
+
+    docs = load_docs(str(articles))
+    with open(labels_csv, newline="", encoding="utf-8") as fh:
+        labels = list(csv.DictReader(fh))
+    t0 = time.perf_counter()
+    result = deduplicate(docs)
+    elapsed = time.perf_counter() - t0
+    out = score(labels, result.assignments)
+    out["seconds"] = round(elapsed, 2)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

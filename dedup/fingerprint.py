@@ -1,0 +1,256 @@
+"""Fingerprints of a batch of texts: normalise, shingle, MinHash and anchor sketch, vectorised.
+
+A text is split into paragraphs (lines), lower-cased and cut into words. Each word is hashed
+with a 64-bit polynomial hash computed for the whole batch at once (prefix sums over the bytes),
+each run of `shingle_words` words into a 64-bit shingle hash. From the shingle hashes come
+
+- the MinHash signature, datasketch's `affine32` scheme: it equals
+  `datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)` fed the same shingles;
+- the anchor sketch: the shingles whose low hash bits fall under `anchor_rate`, each with the
+  paragraph it starts in. Every text keeps the same shingles, so the shared anchors of two texts
+  estimate how much of each is inside the other (containment), paragraph by paragraph.
+
+No Python loop runs per word or per shingle; the loops are per paragraph and per document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from dedup.params import MinHashParams
+from dedup.text import split_words, words
+
+_M64 = (1 << 64) - 1
+_P = 0x100000001B3  # odd multiplier of the polynomial word hash
+_C = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5, 0x85EBCA77C2B2AE63)
+_CHUNK_CHARS = 1 << 20  # text per vectorised chunk: bounds memory, keeps arrays in cache
+_MAX_CHUNK = 1 << 13  # shingles per MinHash chunk: the (num_perm, chunk) matrix stays in cache (4 MB)
+
+
+@dataclass(slots=True)
+class Fingerprints:
+    """Fingerprints of n texts, as flat arrays (CSR-style offsets for the anchor lists)."""
+
+    signatures: np.ndarray  # (n, num_perm) uint32
+    n_shingles: np.ndarray  # (n,) int32
+    anchor_offsets: np.ndarray  # (n + 1,) int64
+    anchors: np.ndarray  # (sum,) uint64, sorted within each text
+    anchor_paras: np.ndarray  # (sum,) uint16: paragraph index of each anchor
+    content_hashes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.content_hashes)
+
+    def anchors_of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.anchor_offsets[i], self.anchor_offsets[i + 1]
+        return self.anchors[lo:hi], self.anchor_paras[lo:hi]
+
+    def take(self, rows: Sequence[int]) -> Fingerprints:
+        """The fingerprints of the given rows, in that order."""
+        idx = np.asarray(rows, dtype=np.int64)
+        lo, hi = self.anchor_offsets[idx], self.anchor_offsets[idx + 1]
+        counts = hi - lo
+        offsets = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        flat = np.repeat(lo - offsets[:-1], counts) + np.arange(int(offsets[-1]))
+        return Fingerprints(
+            signatures=self.signatures[idx],
+            n_shingles=self.n_shingles[idx],
+            anchor_offsets=offsets,
+            anchors=self.anchors[flat],
+            anchor_paras=self.anchor_paras[flat],
+            content_hashes=[self.content_hashes[i] for i in idx.tolist()],
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
+        if len(parts) == 1:
+            return parts[0]
+        sizes = [int(p.anchor_offsets[-1]) for p in parts]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        offsets = [np.asarray(p.anchor_offsets[:-1]) + s for p, s in zip(parts, starts, strict=True)]
+        offsets.append(np.array([sum(sizes)], dtype=np.int64))
+        return Fingerprints(
+            signatures=np.concatenate([p.signatures for p in parts]),
+            n_shingles=np.concatenate([p.n_shingles for p in parts]),
+            anchor_offsets=np.concatenate(offsets),
+            anchors=np.concatenate([p.anchors for p in parts]),
+            anchor_paras=np.concatenate([p.anchor_paras for p in parts]),
+            content_hashes=[h for p in parts for h in p.content_hashes],
+        )
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: an avalanching bijection on uint64, element-wise."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _fmix32(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser, datasketch's affine32 pre-mix."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x85EBCA6B)
+    x = x ^ (x >> np.uint32(13))
+    x = x * np.uint32(0xC2B2AE35)
+    return x ^ (x >> np.uint32(16))
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
+
+
+_POWERS: list[np.ndarray] = [np.ones(1, np.uint64), np.ones(1, np.uint64)]
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^j and P^-j mod 2^64 for j < n, cached and grown by doubling."""
+    if _POWERS[0].size < n:
+        size = max(n, 2 * _POWERS[0].size, 1 << 16)
+        for k, base in enumerate((_P, pow(_P, -1, 1 << 64))):
+            arr = np.full(size, base, dtype=np.uint64)
+            arr[0] = 1
+            _POWERS[k] = np.cumprod(arr, dtype=np.uint64)
+    return _POWERS[0][:n], _POWERS[1][:n]
+
+
+def _word_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """64-bit hash of each word `data[start:end]`, all at once: prefix sums of b_j * P^j."""
+    n = data.size
+    powers, inv = _powers(n)
+    prefix = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum((data.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64, out=prefix[1:])
+    raw = (prefix[ends] - prefix[starts]) * inv[starts]
+    return _mix64(raw + (ends - starts).astype(np.uint64) * np.uint64(_C[4]))
+
+
+def _combine(words: list[np.ndarray]) -> np.ndarray:
+    """Shingle hash of k aligned word-hash arrays."""
+    acc: np.ndarray = np.zeros(words[0].shape, dtype=np.uint64)
+    for i, w in enumerate(words):
+        acc = acc + w * np.uint64(_C[i % 4])
+    return _mix64(acc)
+
+
+def shingle_hash64(shingle: str) -> int:
+    """The 64-bit hash of one shingle ("w1 w2 w3", normalised words): the scalar twin of the batch path."""
+    words = shingle.split(" ")
+    acc = 0
+    for i, word in enumerate(words):
+        raw = 0
+        for j, byte in enumerate(word.encode()):
+            raw = (raw + (byte + 1) * pow(_P, j, 1 << 64)) & _M64
+        h = int(_mix64(np.array([(raw + len(word.encode()) * _C[4]) & _M64], dtype=np.uint64))[0])
+        acc = (acc + h * _C[i % 4]) & _M64
+    return int(_mix64(np.array([acc], dtype=np.uint64))[0])
+
+
+def shingle_hash32(shingle: bytes | str) -> int:
+    """datasketch `hashfunc`: the 32-bit hash that Copydesk's MinHash uses for a shingle."""
+    text = shingle.decode() if isinstance(shingle, bytes) else shingle
+    return shingle_hash64(text) >> 32
+
+
+def shingles(text: str, k: int) -> list[str]:
+    """The shingles of `text` as strings, the scalar twin of the batch path (tests, datasketch)."""
+    flat = [w for para in words(text) for w in para]
+    if not flat:
+        return []
+    if len(flat) < k:
+        return [" ".join(flat)]
+    return [" ".join(flat[i : i + k]) for i in range(len(flat) - k + 1)]
+
+
+def fingerprint(texts: Sequence[str], params: MinHashParams | None = None) -> Fingerprints:
+    """Fingerprints of `texts` (raw article bodies), vectorised over chunks of about 1 MB of text."""
+    params = params or MinHashParams()
+    chunks: list[Fingerprints] = []
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        size += len(text)
+        if size >= _CHUNK_CHARS or i == len(texts) - 1:
+            chunks.append(_fingerprint_chunk(texts[start : i + 1], params))
+            start, size = i + 1, 0
+    if not chunks:
+        return _fingerprint_chunk([], params)
+    return Fingerprints.concat(chunks)
+
+
+def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerprints:
+    k = params.shingle_words
+    n_docs = len(texts)
+    a, b = _permutations(params.num_perm, params.seed)
+    sig = np.full((n_docs, params.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    w = split_words(texts)
+    wh = _word_hashes(w.data, w.starts, w.ends)
+    word_bounds = np.searchsorted(w.doc, np.arange(n_docs + 1))
+    hashes = [
+        hashlib.sha256(wh[lo:hi].tobytes()).hexdigest() if hi > lo else ""
+        for lo, hi in zip(word_bounds[:-1].tolist(), word_bounds[1:].tolist(), strict=True)
+    ]
+    n_words = wh.size
+    if n_words >= k:
+        pos = np.arange(n_words - k + 1)
+        pos = pos[w.doc[pos] == w.doc[pos + k - 1]]
+        sh = _combine([wh[pos + i] for i in range(k)])
+        sh_doc, sh_para = w.doc[pos], w.para[pos]
+    else:
+        sh, sh_doc, sh_para = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    # Texts shorter than k words: one shingle of all their words.
+    words_per_doc = np.diff(word_bounds)
+    short = np.flatnonzero((words_per_doc > 0) & (words_per_doc < k))
+    if short.size:
+        extra = np.array(
+            [_combine([wh[j : j + 1] for j in range(word_bounds[d], word_bounds[d + 1])])[0] for d in short],
+            dtype=np.uint64,
+        )
+        sh = np.concatenate([sh, extra])
+        sh_doc = np.concatenate([sh_doc, short])
+        sh_para = np.concatenate([sh_para, np.zeros(short.size, np.int64)])
+        order = np.argsort(sh_doc, kind="stable")
+        sh, sh_doc, sh_para = sh[order], sh_doc[order], sh_para[order]
+
+    n_sh = np.bincount(sh_doc, minlength=n_docs).astype(np.int32)
+    _signatures(sig, (sh >> np.uint64(32)).astype(np.uint32), n_sh, a, b)
+
+    keep = (sh & np.uint64(0xFFFFFFFF)) < np.uint64(int(params.anchor_rate * (1 << 32)))
+    an, an_doc, an_para = sh[keep], sh_doc[keep], sh_para[keep]
+    order = np.lexsort((an, an_doc))
+    an, an_doc, an_para = an[order], an_doc[order], an_para[order]
+    first = np.ones(an.size, dtype=bool)
+    first[1:] = (an[1:] != an[:-1]) | (an_doc[1:] != an_doc[:-1])
+    an, an_doc, an_para = an[first], an_doc[first], an_para[first]
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(an_doc, minlength=n_docs), out=offsets[1:])
+    return Fingerprints(sig, n_sh, offsets, an, np.minimum(an_para, 65535).astype(np.uint16), hashes)
+
+
+def _signatures(out: np.ndarray, h32: np.ndarray, n_sh: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """Fill `out[d]` with the MinHash of document d's shingle hashes (consecutive runs of h32)."""
+    mixed = _fmix32(h32)
+    bounds = np.concatenate([[0], np.cumsum(n_sh)])
+    docs = np.flatnonzero(n_sh > 0)
+    i = 0
+    while i < docs.size:
+        # Take whole documents until the chunk holds about _MAX_CHUNK shingles.
+        lo = bounds[docs[i]]
+        j = int(np.searchsorted(bounds[docs + 1], lo + _MAX_CHUNK, side="right"))
+        j = max(j, i + 1)
+        chunk_docs = docs[i:j]
+        hi = bounds[chunk_docs[-1] + 1]
+        # (num_perm, shingles): each row's reduction runs over contiguous memory.
+        phv = a[:, None] * mixed[None, lo:hi]
+        phv += b[:, None]
+        out[chunk_docs] = np.minimum.reduceat(phv, bounds[chunk_docs] - lo, axis=1).T
+        i = j

@@ -1,0 +1,278 @@
+"""The incremental dedup index: sketches kept in the output store, matched batch by batch.
+
+State lives beside the tables it feeds (a local folder or S3 alike):
+
+    <root>/index/<params tag>/sketches/date=YYYY-MM-DD/<batch>.parquet
+        article_id, dates, source, content hash, MinHash signature, anchors and their paragraphs
+    <root>/clusters/   one row per article, its current grouping (also the index's membership)
+    <root>/links/      verified relations, one file per batch
+
+A batch of new articles is fingerprinted, then matched against the sketches of the history in a
+window of days around it (default 30): the cost grows with the batch and the window, not with the
+whole history. The clusters that the batch touches are regrouped with the same code as a one-pass
+dedup, so a backfill and the same days run by run give the same clusters. Cluster ids never change
+once given: a cluster that a new article joins keeps its id; when two merge, the id of the one
+with the earlier original survives and the merge is logged and returned.
+
+Writes go links, then clusters, then sketches: the sketches are the commit point, so a run that
+dies part-way is redone whole by the next, which overwrites the same deterministic files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.candidates import candidate_pairs
+from dedup.dataset import Location, list_files, read_dataset, write_partitioned
+from dedup.engine import cluster_id_for, group, precedence
+from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.params import DedupParams
+from dedup.records import Assignment, Doc, Link
+from dedup.tables import (
+    NULL_PARTITION,
+    clusters_table,
+    doc_date,
+    links_table,
+    read_clusters,
+    upsert_clusters,
+    write_links,
+)
+
+log = logging.getLogger(__name__)
+
+SKETCH_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("source", pa.string()),
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("n_shingles", pa.int32()),
+        ("content_hash", pa.string()),
+        ("signature", pa.binary()),
+        ("anchors", pa.binary()),
+        ("anchor_paras", pa.binary()),
+        ("date", pa.string()),
+    ]
+)
+
+
+@dataclass(slots=True)
+class IndexUpdate:
+    """What one batch changed."""
+
+    new_articles: int = 0
+    skipped: int = 0
+    assignments: list[Assignment] = field(default_factory=list)  # every row rewritten in clusters/
+    links: list[Link] = field(default_factory=list)
+    merges: list[tuple[str, str]] = field(default_factory=list)  # (surviving id, absorbed id)
+    history_loaded: int = 0
+    seconds: float = 0.0
+
+
+class DedupIndex:
+    """The dedup state under an output root; `update(docs)` adds a batch of articles."""
+
+    def __init__(self, root: Location, params: DedupParams | None = None, *, window_days: int = 30) -> None:
+        self.root = root
+        self.params = params or DedupParams()
+        self.window = timedelta(days=window_days)
+        self.sketches = root.child("index", self.params.tag(), "sketches")
+
+    def known_ids(self) -> set[str]:
+        table = read_dataset(self.sketches, columns=["article_id"])
+        return set(table["article_id"].to_pylist()) if table is not None else set()
+
+    def update(self, docs: Sequence[Doc], *, run_id: str) -> IndexUpdate:
+        """Match a batch against the history, regroup what it touches, and store the result."""
+        t0 = time.perf_counter()
+        known = self.known_ids()
+        seen: set[str] = set()
+        new: list[Doc] = []
+        for d in docs:
+            if d.id not in known and d.id not in seen:
+                seen.add(d.id)
+                new.append(d)
+        out = IndexUpdate(skipped=len(docs) - len(new))
+        if not new:
+            return out
+        fp_new = fingerprint([d.text for d in new], self.params.minhash)
+        hist_docs, fp_hist = self._load_window(new)
+        out.history_loaded = len(hist_docs)
+        all_docs = hist_docs + new
+        fp_all = Fingerprints.concat([fp_hist, fp_new]) if hist_docs else fp_new
+        pairs = candidate_pairs(fp_all, self.params.match, new_from=len(hist_docs))
+        previous = read_clusters(self.root)
+        subset = self._affected(all_docs, pairs, len(hist_docs), previous)
+        sub_docs = [all_docs[i] for i in subset]
+        result = group(sub_docs, fp_all.take(subset), self.params)
+        assignments, merges = self._stable_ids(result.assignments, sub_docs, previous)
+        out.new_articles, out.assignments, out.links, out.merges = len(new), assignments, result.links, merges
+        self._store(new, fp_new, assignments, result.links, sub_docs, run_id=run_id)
+        out.seconds = time.perf_counter() - t0
+        for keep, gone in merges:
+            log.info("dedup index: cluster %s merged into %s", gone, keep)
+        log.info(
+            "dedup index: %d new articles against %d in the window: %d rows regrouped in %.2fs",
+            len(new),
+            len(hist_docs),
+            len(assignments),
+            out.seconds,
+        )
+        return out
+
+    def _load_window(self, new: Sequence[Doc]) -> tuple[list[Doc], Fingerprints]:
+        days = [d.published_at or d.fetched_at for d in new]
+        dated = [x for x in days if x is not None]
+        lo = (min(dated) - self.window).date() if dated else date.min
+        hi = (max(dated) + self.window).date() if dated else date.max
+        files = [f for f in list_files(self.sketches) if _in_window(f, lo, hi)]
+        if not files:
+            return [], fingerprint([], self.params.minhash)
+        import pyarrow.dataset as pads
+
+        table = pads.dataset(files, filesystem=self.sketches.fs, format="parquet").to_table()
+        return sketches_to_docs(table, self.params.minhash.num_perm)
+
+    def _affected(self, docs: Sequence[Doc], pairs: np.ndarray, n_hist: int, previous: pa.Table) -> list[int]:
+        """New docs, the history docs they meet, and every member of those docs' clusters."""
+        touched = set(range(n_hist, len(docs))) | {int(i) for i in pairs.ravel() if i < n_hist}
+        if previous.num_rows:
+            ids = [docs[i].id for i in touched if i < n_hist]
+            hit = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(ids, pa.string())))
+            clusters = pa.array(sorted(set(hit["cluster_id"].to_pylist())), pa.string())
+            members = set(
+                previous.filter(pc.is_in(previous["cluster_id"], value_set=clusters))[
+                    "article_id"
+                ].to_pylist()
+            )
+            touched |= {i for i in range(n_hist) if docs[i].id in members}
+        return sorted(touched)
+
+    def _stable_ids(
+        self, rows: list[Assignment], docs: Sequence[Doc], previous: pa.Table
+    ) -> tuple[list[Assignment], list[tuple[str, str]]]:
+        """Give regrouped clusters the ids they already had; the earliest original's id survives a merge."""
+        old = dict(zip(previous["article_id"].to_pylist(), previous["cluster_id"].to_pylist(), strict=True))
+        rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
+        by_cluster: dict[str, list[Assignment]] = {}
+        for a in rows:
+            by_cluster.setdefault(a.cluster_id, []).append(a)
+        taken: set[str] = set()
+        merges: list[tuple[str, str]] = []
+        # Clusters with the earliest originals choose first, so an old id stays with its original.
+        for cid, members in sorted(by_cluster.items(), key=lambda kv: rank[kv[1][0].original_id]):
+            olds = sorted(
+                {old[m.article_id] for m in members if m.article_id in old},
+                key=lambda c: min(rank[m.article_id] for m in members if old.get(m.article_id) == c),
+            )
+            free = [c for c in olds if c not in taken]
+            final = free[0] if free else cid
+            if final in taken:  # a split left the derived id to another cluster
+                final = cluster_id_for(members[0].original_id + "#" + members[0].article_id)
+            taken.add(final)
+            merges.extend((final, c) for c in free[1:])
+            for m in members:
+                m.cluster_id = final
+        return rows, merges
+
+    def _store(
+        self,
+        new: Sequence[Doc],
+        fp_new: Fingerprints,
+        assignments: list[Assignment],
+        links: list[Link],
+        sub_docs: Sequence[Doc],
+        *,
+        run_id: str,
+    ) -> None:
+        stem = "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in new)).encode()).hexdigest()[:16]
+        dates = {d.id: doc_date(d) for d in sub_docs}
+        if links:
+            write_links(self.root, links_table(links, dates, run_id=run_id), file_stem=stem)
+        upsert_clusters(self.root, clusters_table(assignments, dates, run_id=run_id))
+        write_partitioned(docs_to_sketches(new, fp_new), self.sketches, partition_col="date", file_stem=stem)
+
+
+def _in_window(path: str, lo: date, hi: date) -> bool:
+    part = next((p for p in path.split("/") if p.startswith("date=")), None)
+    if part is None or part == f"date={NULL_PARTITION}":
+        return True
+    try:
+        day = date.fromisoformat(part[5:])
+    except ValueError:
+        return True
+    return lo <= day <= hi
+
+
+def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
+    """Sketch rows of `docs` (row i of `fp` is docs[i])."""
+    offs = fp.anchor_offsets.tolist()
+    return pa.table(
+        {
+            "article_id": [d.id for d in docs],
+            "source": [d.source for d in docs],
+            "url": [d.url for d in docs],
+            "canonical_url": [d.canonical_url for d in docs],
+            "published_at": [d.published_at for d in docs],
+            "fetched_at": [d.fetched_at for d in docs],
+            "n_shingles": fp.n_shingles.astype(np.int32),
+            "content_hash": fp.content_hashes,
+            "signature": [row.tobytes() for row in fp.signatures],
+            "anchors": [fp.anchors[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
+            "anchor_paras": [fp.anchor_paras[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
+            "date": [doc_date(d) for d in docs],
+        },
+        schema=SKETCH_SCHEMA,
+    )
+
+
+def _binary_values(col: pa.ChunkedArray, itemsize: int) -> tuple[np.ndarray, np.ndarray]:
+    """(flat values, offsets in items) of a binary column, without a Python loop per row."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not isinstance(arr, pa.LargeBinaryArray):
+        arr = arr.cast(pa.large_binary())
+    _, off_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    start, end = int(offsets[0]), int(offsets[-1])
+    values = data[start:end].view(np.uint8).copy().view(f"<u{itemsize}")
+    return values, (offsets - start) // itemsize
+
+
+def sketches_to_docs(table: pa.Table, num_perm: int) -> tuple[list[Doc], Fingerprints]:
+    """History docs (text left empty) and their fingerprints, from sketch rows."""
+    sig, _ = _binary_values(table["signature"], 4)
+    anchors, offsets = _binary_values(table["anchors"], 8)
+    paras, _ = _binary_values(table["anchor_paras"], 2)
+    ids = table["article_id"].to_pylist()
+    cols = [table[c].to_pylist() for c in ("source", "url", "canonical_url", "published_at", "fetched_at")]
+    docs = [
+        Doc(i, "", source=s, url=u, canonical_url=cu, published_at=_utc(p), fetched_at=_utc(f))
+        for i, s, u, cu, p, f in zip(ids, *cols, strict=True)
+    ]
+    fp = Fingerprints(
+        signatures=sig.reshape(len(ids), num_perm),
+        n_shingles=table["n_shingles"].to_numpy().astype(np.int32),
+        anchor_offsets=offsets.astype(np.int64),
+        anchors=anchors,
+        anchor_paras=paras,
+        content_hashes=table["content_hash"].to_pylist(),
+    )
+    return docs, fp
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

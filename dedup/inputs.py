@@ -1,0 +1,325 @@
+"""Read a table of texts to deduplicate: JSONL, JSONL.gz or Parquet, one file or a folder of them.
+
+Columns `id` and `text` are required (`article_id` is accepted for `id`, so Copydesk's own
+`articles/` table can be read back); `title`, `url`, `canonical_url`, `source`, `published_at`
+and `fetched_at` are optional. Times may be ISO strings, epoch seconds or Parquet timestamps;
+they come back as aware UTC datetimes, naive ones taken as UTC. Every problem is one `InputError`
+with a one-line message saying where.
+
+Local paths and `s3://bucket/prefix` both work (through `dedup.dataset.resolve`). The JSON fast
+path is pyarrow's reader; only a file it cannot read (mixed types in a column, a broken line)
+goes through a line-by-line pass, which then names the bad line.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+
+from dedup.dataset import Location, StorageError, resolve
+from dedup.errors import InputError
+from dedup.records import Doc
+
+log = logging.getLogger(__name__)
+
+REQUIRED = ("id", "text")
+OPTIONAL_TEXT = ("title", "url", "source", "canonical_url")
+OPTIONAL_TIME = ("published_at", "fetched_at")
+ID_ALIASES = ("article_id",)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_JSONL = (".jsonl", ".ndjson", ".json")
+_GZ = tuple(f"{s}.gz" for s in _JSONL)
+_PARQUET = (".parquet", ".pq")
+
+
+def load_docs(path: str, *, endpoint_url: str | None = None) -> list[Doc]:
+    """Read every row of the JSONL/JSONL.gz/Parquet file or folder at `path` as a `Doc`.
+
+    Args:
+        path: a local file or folder, or an `s3://bucket/prefix` one.
+        endpoint_url: the S3-compatible endpoint, when not AWS itself nor `AWS_ENDPOINT_URL`.
+
+    Raises:
+        InputError: unreadable or missing path, unknown format, a missing column, a null or empty
+            `text` or `id`, duplicate ids, a line that is not JSON, a time that does not parse.
+    """
+    try:
+        loc = resolve(path, endpoint_url=endpoint_url)
+    except StorageError as exc:
+        raise InputError(f"cannot open {path}: {exc}") from exc
+    tables = [_normalise(_read_file(loc.fs, f), f) for f in _input_files(loc)]
+    table = pa.concat_tables(tables) if tables else _empty()
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no rows to deduplicate")
+    _check_ids_unique(table, path)
+    return _to_docs(table)
+
+
+def docs_from_table(table: pa.Table, *, where: str = "table") -> list[Doc]:
+    """The rows of an Arrow table (`articles/` read back, say) as `Doc`s; ids are not checked for uniqueness.
+
+    Raises:
+        InputError: a missing column, a null or empty `text` or `id`, a time that does not parse.
+    """
+    return _to_docs(_normalise(table, where))
+
+
+def _input_files(loc: Location) -> list[str]:
+    try:
+        info = loc.fs.get_file_info(loc.path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {loc.uri}: {exc}") from exc
+    if info.type == pafs.FileType.NotFound:
+        raise InputError(f"no such file or folder: {loc.uri}")
+    if info.type == pafs.FileType.File:
+        _format_of(loc.path)  # fail early on an unknown format
+        return [loc.path]
+    try:
+        infos = loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True))
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot list {loc.uri}: {exc}") from exc
+    files = sorted(
+        i.path
+        for i in infos
+        if i.type == pafs.FileType.File
+        and _format_of(i.path, strict=False) is not None
+        and not any(part.startswith((".", "_")) for part in i.path[len(loc.path) :].split("/"))
+    )
+    if not files:
+        raise InputError(f"{loc.uri}: no .jsonl, .jsonl.gz or .parquet files in this folder")
+    return files
+
+
+def _format_of(path: str, *, strict: bool = True) -> str | None:
+    lower = path.lower()
+    if lower.endswith(_GZ):
+        return "jsonl.gz"
+    if lower.endswith(_JSONL):
+        return "jsonl"
+    if lower.endswith(_PARQUET):
+        return "parquet"
+    if strict:
+        raise InputError(f"unknown format of {path}: expected .jsonl, .jsonl.gz or .parquet")
+    return None
+
+
+def _read_file(fs: pafs.FileSystem, path: str) -> pa.Table:
+    fmt = _format_of(path)
+    if fmt == "parquet":
+        return _read_parquet(fs, path)
+    compression = "gzip" if fmt == "jsonl.gz" else None
+    try:
+        with fs.open_input_stream(path, compression=compression) as stream:
+            data = stream.read()
+    except (OSError, pa.ArrowException, EOFError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    return _parse_jsonl(data, path)
+
+
+def _read_parquet(fs: pafs.FileSystem, path: str) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME}
+    try:
+        pf = pq.ParquetFile(path, filesystem=fs)
+        columns = [n for n in pf.schema_arrow.names if n in wanted]
+        return pf.read(columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
+
+
+def _parse_jsonl(data: bytes, path: str) -> pa.Table:
+    import pyarrow.json as pj
+
+    if not data.strip():
+        return _empty()
+    try:
+        return pj.read_json(pa.BufferReader(data))
+    except pa.ArrowInvalid as exc:
+        log.debug("pyarrow could not read %s (%s); reading it line by line", path, exc)
+    return _parse_jsonl_slow(data, path)
+
+
+def _parse_jsonl_slow(data: bytes, path: str) -> pa.Table:
+    """Line-by-line JSONL reader: slower, but copes with mixed types and names the bad line."""
+    wanted = (*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME)
+    columns: dict[str, list[Any]] = {name: [] for name in wanted}
+    seen: set[str] = set()
+    for lineno, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{path}: line {lineno} is not valid JSON ({exc})") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{path}: line {lineno} is not a JSON object")
+        for name in wanted:
+            value = row.get(name)
+            if name in row:
+                seen.add(name)
+            if name in (*REQUIRED, *ID_ALIASES) and isinstance(value, int | float):
+                value = str(value)
+            elif name in OPTIONAL_TIME and value is not None:
+                value = _parse_time(value, path=path, column=name, row_id=row.get("id"))
+            columns[name].append(value)
+    arrays: dict[str, pa.Array] = {}
+    for name in wanted:
+        if name not in seen:
+            continue
+        if name in OPTIONAL_TIME:
+            arrays[name] = pa.array(columns[name], pa.timestamp("us", tz="UTC"))
+            continue
+        try:
+            arrays[name] = pa.array(columns[name], pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(f"{path}: column {name!r} must hold strings ({exc})") from exc
+    return pa.table(arrays)
+
+
+def _parse_time(value: Any, *, path: str, column: str, row_id: Any) -> datetime:
+    try:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value.strip())
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        raise TypeError(value)
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise InputError(
+            f"{path}: {column} of id {row_id!r} is not an ISO time or epoch seconds: {value!r}"
+        ) from exc
+
+
+def _empty() -> pa.Table:
+    return pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
+
+
+def _normalise(table: pa.Table, path: str) -> pa.Table:
+    """Return `table` as the standard columns: strings, and UTC timestamps for the times."""
+    names = set(table.column_names)
+    if "id" not in names:
+        alias = next((a for a in ID_ALIASES if a in names), None)
+        if alias is not None and table.num_rows:
+            table = table.append_column("id", table.column(alias))
+            names.add("id")
+    if table.num_rows == 0:
+        return _standard_schema_empty()
+    for name in REQUIRED:
+        if name not in names:
+            raise InputError(f"{path}: required column {name!r} is missing (columns: {sorted(names)})")
+    out: dict[str, pa.ChunkedArray | pa.Array] = {}
+    out["id"] = _as_string(table.column("id"), path, "id")
+    out["text"] = _as_string(table.column("text"), path, "text")
+    ids = out["id"]
+    null_ids = pc.is_null(ids)
+    if pc.any(null_ids).as_py():
+        row = pc.index(null_ids, True).as_py()
+        raise InputError(f"{path}: row {row + 1} has no id")
+    _check_text(out["text"], ids, path)
+    for name in OPTIONAL_TEXT:
+        out[name] = (
+            _as_string(table.column(name), path, name)
+            if name in names
+            else pa.nulls(table.num_rows, pa.string())
+        )
+    for name in OPTIONAL_TIME:
+        out[name] = (
+            _as_time(table.column(name), ids, path, name)
+            if name in names
+            else pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC"))
+        )
+    return pa.table(out)
+
+
+def _standard_schema_empty() -> pa.Table:
+    fields = [(n, pa.string()) for n in (*REQUIRED, *OPTIONAL_TEXT)]
+    fields += [(n, pa.timestamp("us", tz="UTC")) for n in OPTIONAL_TIME]
+    return pa.schema(fields).empty_table()
+
+
+def _as_string(col: pa.ChunkedArray, path: str, name: str) -> pa.ChunkedArray:
+    if pa.types.is_string(col.type):
+        return col
+    if pa.types.is_large_string(col.type) or pa.types.is_integer(col.type) or pa.types.is_null(col.type):
+        return col.cast(pa.string())
+    if pa.types.is_dictionary(col.type):
+        return col.cast(pa.string())
+    raise InputError(f"{path}: column {name!r} must hold strings, not {col.type}")
+
+
+def _check_text(text: pa.ChunkedArray, ids: pa.ChunkedArray, path: str) -> None:
+    blank = pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0))
+    blank = pc.fill_null(blank, True)
+    if pc.any(blank).as_py():
+        row = pc.index(blank, True).as_py()
+        raise InputError(f"{path}: id {ids[row].as_py()!r} has empty or null text")
+
+
+def _as_time(col: pa.ChunkedArray, ids: pa.ChunkedArray, path: str, name: str) -> pa.ChunkedArray:
+    utc = pa.timestamp("us", tz="UTC")
+    if pa.types.is_null(col.type):
+        return col.cast(utc)
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        return col.cast(utc)
+    if not (
+        pa.types.is_string(col.type)
+        or pa.types.is_large_string(col.type)
+        or pa.types.is_integer(col.type)
+        or pa.types.is_floating(col.type)
+    ):
+        raise InputError(f"{path}: column {name!r} must hold times, not {col.type}")
+    values = [
+        None if v is None else _parse_time(v, path=path, column=name, row_id=i)
+        for v, i in zip(col.to_pylist(), ids.to_pylist(), strict=True)
+    ]
+    return pa.chunked_array([pa.array(values, utc)])
+
+
+def _check_ids_unique(table: pa.Table, path: str) -> None:
+    ids = table.column("id")
+    if len(pc.unique(ids)) == table.num_rows:
+        return
+    counts = pc.value_counts(ids)
+    dup = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    raise InputError(f"{path}: duplicate id {dup[0].as_py()!r} ({len(dup)} ids appear more than once)")
+
+
+def _to_docs(table: pa.Table) -> list[Doc]:
+    # Building a million small objects: the cyclic GC would otherwise rescan them over and over.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        cols = {name: table.column(name).to_pylist() for name in (*REQUIRED, *OPTIONAL_TEXT)}
+        for name in OPTIONAL_TIME:
+            micros = table.column(name).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+            cols[name] = [None if v is None else _EPOCH + timedelta(microseconds=v) for v in micros]
+        return [
+            Doc(id=i, text=t, title=ti, source=so, url=u, published_at=p, fetched_at=f, canonical_url=c)
+            for i, t, ti, so, u, p, f, c in zip(
+                cols["id"],
+                cols["text"],
+                cols["title"],
+                cols["source"],
+                cols["url"],
+                cols["published_at"],
+                cols["fetched_at"],
+                cols["canonical_url"],
+                strict=True,
+            )
+        ]
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,0 +1,61 @@
+"""Algorithm parameters of the dedup engine, frozen so that a set of parameters can name itself.
+
+The tag goes into the index's path: sketches made with other parameters never mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class MinHashParams:
+    """How a text becomes a set of shingles and a MinHash signature (datasketch `affine32`)."""
+
+    shingle_words: int = 3
+    num_perm: int = 128
+    seed: int = 1
+    #: Keep a shingle as an anchor (the containment sketch) when its top bits fall under this
+    #: fraction: 1/4 keeps a quarter of the shingles, an unbiased sample shared by every document.
+    anchor_rate: float = 0.25
+
+    def tag(self) -> str:
+        return f"w{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchParams:
+    """When two texts count as copies, and of which kind (DESIGN.md relations)."""
+
+    #: Candidates: pairs sharing at least this many anchors ...
+    min_shared_anchors: int = 2
+    #: ... where an anchor held by more documents than this is too common to propose pairs.
+    max_anchor_df: int = 200
+    #: ... and at least this share of the smaller text's anchors: less cannot pass verification.
+    min_candidate_containment: float = 0.2
+    #: A paragraph is "found" in the other text when this share of its anchors is there.
+    paragraph_found: float = 0.5
+    #: Share of a text (by words) found in the other for it to count as inside it.
+    inside: float = 0.8
+    #: Share of the original a near-duplicate or expanded copy must hold.
+    holds_original: float = 0.7
+    #: Least share of either text in common for the pair to be a version at all.
+    version_min: float = 0.25
+    #: Copies keep the order of what they share: the found paragraphs must stand together.
+    min_density: float = 0.75
+    #: Short texts (fewer anchors than this) are judged on whole-text containment only.
+    min_anchors_for_structure: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DedupParams:
+    """Every parameter of the dedup engine."""
+
+    minhash: MinHashParams = field(default_factory=MinHashParams)
+    match: MatchParams = field(default_factory=MatchParams)
+
+    def tag(self) -> str:
+        """Short name of these parameters, for paths: sketch parameters plus a digest of the rest."""
+        digest = hashlib.sha1(repr(asdict(self.match)).encode()).hexdigest()[:8]
+        return f"{self.minhash.tag()}-m{digest}"

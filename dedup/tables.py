@@ -1,0 +1,153 @@
+"""The dedup package's tables: `clusters/` (one row per article, its current grouping) and `links/`
+(one row per verified relation), Parquet partitioned Hive-style by the article's `date`.
+
+`clusters/` is state as well as output: each partition is one file with a fixed name, rewritten
+whole when any of its rows change, so it always holds exactly one row per article. `links/` files
+are named by the batch that found them, so writing the same batch again replaces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup.dataset import Location, delete_files, list_files, read_dataset, write_partitioned
+from dedup.records import Assignment, DedupResult, Doc, Link
+
+#: Hive's name for a null partition value; DuckDB and pyarrow read it back as NULL.
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+STATE_STEM = "part-0"
+
+CLUSTERS_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("cluster_id", pa.string()),
+        ("original_id", pa.string()),
+        ("relation", pa.string()),
+        ("jaccard", pa.float64()),
+        ("containment", pa.float64()),
+        ("cluster_size", pa.int64()),
+        ("added_text", pa.string()),
+        ("kept_fraction", pa.float64()),
+        ("run_id", pa.string()),
+        ("date", pa.string()),
+    ]
+)
+LINKS_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("other_id", pa.string()),
+        ("relation", pa.string()),
+        ("jaccard", pa.float64()),
+        ("containment_ab", pa.float64()),
+        ("containment_ba", pa.float64()),
+        ("run_id", pa.string()),
+        ("date", pa.string()),
+    ]
+)
+
+
+def partition_date(when: datetime | None) -> str:
+    """The `date=` partition value of a time: its UTC day, or Hive's null partition."""
+    return when.date().isoformat() if when is not None else NULL_PARTITION
+
+
+def doc_date(doc: Doc) -> str:
+    """An article's partition: its publication day, else the day it was fetched."""
+    return partition_date(doc.published_at or doc.fetched_at)
+
+
+def clusters_table(assignments: Sequence[Assignment], dates: Mapping[str, str], *, run_id: str) -> pa.Table:
+    a = assignments
+    return pa.table(
+        {
+            "article_id": [x.article_id for x in a],
+            "cluster_id": [x.cluster_id for x in a],
+            "original_id": [x.original_id for x in a],
+            "relation": [x.relation for x in a],
+            "jaccard": [x.jaccard for x in a],
+            "containment": [x.containment for x in a],
+            "cluster_size": [x.cluster_size for x in a],
+            "added_text": [x.added_text for x in a],
+            "kept_fraction": [x.kept_fraction for x in a],
+            "run_id": [run_id] * len(a),
+            "date": [dates.get(x.article_id, NULL_PARTITION) for x in a],
+        },
+        schema=CLUSTERS_SCHEMA,
+    )
+
+
+def links_table(links: Sequence[Link], dates: Mapping[str, str], *, run_id: str) -> pa.Table:
+    return pa.table(
+        {
+            "article_id": [x.article_id for x in links],
+            "other_id": [x.other_id for x in links],
+            "relation": [x.relation for x in links],
+            "jaccard": [x.jaccard for x in links],
+            "containment_ab": [x.containment_ab for x in links],
+            "containment_ba": [x.containment_ba for x in links],
+            "run_id": [run_id] * len(links),
+            "date": [dates.get(x.article_id, NULL_PARTITION) for x in links],
+        },
+        schema=LINKS_SCHEMA,
+    )
+
+
+def read_clusters(root: Location) -> pa.Table:
+    """The current `clusters/` rows (with `date`), empty when there are none yet."""
+    table = read_dataset(root.child("clusters"))
+    if table is None:
+        return CLUSTERS_SCHEMA.empty_table()
+    if "date" in table.column_names:
+        table = table.set_column(
+            table.column_names.index("date"), "date", pc.cast(table["date"], pa.string())
+        )
+    return table.select(CLUSTERS_SCHEMA.names).cast(CLUSTERS_SCHEMA)
+
+
+def upsert_clusters(root: Location, rows: pa.Table) -> list[str]:
+    """Replace the rows of these articles in `clusters/`, rewriting only the partitions they touch.
+
+    An article whose partition changed is removed from its old partition too.
+    """
+    current = read_clusters(root)
+    changed = set(rows["article_id"].to_pylist())
+    old_dates = current.filter(pc.is_in(current["article_id"], value_set=pa.array(sorted(changed))))["date"]
+    touched = set(rows["date"].to_pylist()) | set(old_dates.to_pylist())
+    keep = current.filter(
+        pc.and_(
+            pc.is_in(current["date"], value_set=pa.array(sorted(touched))),
+            pc.invert(pc.is_in(current["article_id"], value_set=pa.array(sorted(changed)))),
+        )
+    )
+    merged = pa.concat_tables([keep, rows.cast(CLUSTERS_SCHEMA)]).sort_by("article_id")
+    loc = root.child("clusters")
+    written = write_partitioned(merged, loc, partition_col="date", file_stem=STATE_STEM)
+    emptied = [d for d in touched if d not in set(merged["date"].to_pylist())]
+    stale = [p for p in list_files(loc) if any(f"/date={d}/" in p for d in emptied)]
+    delete_files(loc, stale)
+    return written
+
+
+def write_links(root: Location, table: pa.Table, *, file_stem: str) -> list[str]:
+    """Write a batch's links under `links/`, one file per date named `file_stem`."""
+    return write_partitioned(table, root.child("links"), partition_col="date", file_stem=file_stem)
+
+
+def replace_all(result: DedupResult, docs: Iterable[Doc], root: Location, *, run_id: str) -> tuple[int, int]:
+    """Replace `clusters/` and `links/` under `root` with `result` (a one-pass dedup of `docs`)."""
+    dates = {d.id: doc_date(d) for d in docs}
+    clusters = clusters_table(result.assignments, dates, run_id=run_id)
+    links = links_table(result.links, dates, run_id=run_id)
+    for name, table in (("clusters", clusters), ("links", links)):
+        loc = root.child(name)
+        before = list_files(loc)
+        written = write_partitioned(table, loc, partition_col="date", file_stem=STATE_STEM)
+        keep = {w.rsplit("/", 2)[-2] + "/" + w.rsplit("/", 1)[-1] for w in written}
+        delete_files(
+            loc, [p for p in before if p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] not in keep]
+        )
+    return clusters.num_rows, links.num_rows

@@ -1,0 +1,104 @@
+"""Text normalisation and word splitting, vectorised over a batch of texts.
+
+A text is NFKC-normalised and lower-cased, then cut into paragraphs: the blocks between blank lines
+where it has any (hard-wrapped wire copy, Markdown), else its lines (one paragraph a line, as
+extractors write them). A word is a maximal run of letters, digits and underscores; punctuation
+and symbols, ASCII or not (curly quotes, dashes, non-breaking spaces, «guillemets»), separate
+words. The split runs on the UTF-8 bytes of the whole batch with numpy, without a Python loop per
+word; `words()` is the same split for one text, as strings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
+_NEWLINE = 10
+
+# Bytes that belong to words: ASCII letters, digits, underscore, and every byte of a non-ASCII
+# character (letters of other scripts) except the punctuation blocks cleared in `_word_mask`.
+_WORD_BYTE = np.zeros(256, dtype=bool)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _WORD_BYTE[_c] = True
+_WORD_BYTE[0x80:] = True
+
+
+def prepare(text: str, *, lower: bool = True) -> str:
+    """`text` with one paragraph a line: NFKC, optionally lower-cased, hard wraps joined."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if lower:
+        text = text.lower()
+    if _BLANK_LINE.search(text):
+        text = _BLANK_LINE.sub("\x00", text).replace("\n", " ").replace("\x00", "\n")
+    return text
+
+
+def paragraphs(text: str) -> list[str]:
+    """The paragraphs of `text` as written (not lower-cased); index k is paragraph k of the sketch."""
+    return [p.strip() for p in prepare(text, lower=False).split("\n")]
+
+
+@dataclass(slots=True)
+class Words:
+    """The words of a batch of texts: byte spans into `data`, with their text and paragraph."""
+
+    data: np.ndarray  # uint8, the UTF-8 bytes of every prepared text, joined by newlines
+    starts: np.ndarray  # int64, word start offsets into data
+    ends: np.ndarray  # int64, word end offsets (exclusive)
+    doc: np.ndarray  # int64, text index of each word
+    para: np.ndarray  # int64, paragraph index of each word within its text
+    n_docs: int
+
+
+def _word_mask(data: np.ndarray) -> np.ndarray:
+    mask = _WORD_BYTE[data]
+    n = data.size
+    if n >= 3:
+        # U+2000-U+207F (spaces, dashes, quotes, bullets, ellipsis) = E2 80|81 xx;
+        # U+3000-U+303F (CJK punctuation) = E3 80 xx.
+        lead = np.flatnonzero(
+            ((data[:-2] == 0xE2) & ((data[1:-1] == 0x80) | (data[1:-1] == 0x81)))
+            | ((data[:-2] == 0xE3) & (data[1:-1] == 0x80))
+        )
+        for k in range(3):
+            mask[lead + k] = False
+    if n >= 2:
+        # U+00A0-U+00BF (no-break space, guillemets, section sign, ...) = C2 A0..BF.
+        lead = np.flatnonzero((data[:-1] == 0xC2) & (data[1:] >= 0xA0))
+        mask[lead] = False
+        mask[lead + 1] = False
+    return mask
+
+
+def split_words(texts: Sequence[str]) -> Words:
+    """Words of every text in `texts`, found on the bytes of the whole batch at once."""
+    encoded = [prepare(t).encode() for t in texts]
+    lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
+    doc_start = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=doc_start[1:])
+    data = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8) if encoded else np.zeros(0, np.uint8)
+    mask = _word_mask(data)
+    edges = np.diff(mask.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    newlines = np.concatenate([[0], np.cumsum(data == _NEWLINE)])
+    doc = np.searchsorted(doc_start, starts, side="right") - 1
+    para = newlines[starts] - newlines[doc_start[doc]]
+    return Words(data, starts, ends, doc, para, len(encoded))
+
+
+def words(text: str) -> list[list[str]]:
+    """The words of one text, paragraph by paragraph (paragraphs without words included, empty)."""
+    w = split_words([text])
+    out: list[list[str]] = [[] for _ in paragraphs(text)]
+    raw = w.data.tobytes()
+    for s, e, p in zip(w.starts.tolist(), w.ends.tolist(), w.para.tolist(), strict=True):
+        out[p].append(raw[s:e].decode())
+    return out

@@ -1,0 +1,243 @@
+"""The `copydesk` command: `demo`, `run` and `dedup`.
+
+    copydesk demo [--out DIR] [--port N]      the whole pipeline over a fictional newsroom on 127.0.0.1
+    copydesk run SOURCE... [--out URI]        the pipeline over feeds, sitemaps, URL lists, WARCs, folders
+    copydesk dedup INPUT --out DIR            dedup an existing JSONL/Parquet table of texts (no Prefect)
+
+Prefect is imported only by `demo` and `run`, after `flows.prefect_env.configure()` has set its
+environment. A `CopydeskError` ends the command with a one-line message on stderr: exit code 2
+when the input is at fault (bad file, unknown source), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dedup.errors import CopydeskError, InputError
+
+if TYPE_CHECKING:
+    from flows.pipeline import RunSummary
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+#: The demo site's fixed port: article ids come from URLs, so a second `copydesk demo` into the
+#: same folder finds the articles it already has instead of adding them again under a new port.
+DEMO_PORT = 8765
+
+
+class DemoPortBusy(CopydeskError):
+    """The demo site's port is taken."""
+
+
+class BadSettings(CopydeskError):
+    """A ``COPYDESK_*`` setting (or an option standing for one) has a value that is not allowed."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `copydesk` command line; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        code: int = args.handler(args)
+        return code
+    except CopydeskError as exc:
+        print(f"copydesk: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if _is_bad_input(exc) else EXIT_FAILED
+    except KeyboardInterrupt:
+        print("copydesk: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="copydesk",
+        description="Newsroom ingestion and deduplication: feeds, sitemaps, archives to clustered Parquet.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the pipeline over a fictional newsroom served on 127.0.0.1")
+    demo.add_argument("--out", default=None, help="output folder (default: ./copydesk-data)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=DEMO_PORT,
+        help=f"port of the demo site (default {DEMO_PORT}); URLs, hence article ids, include it",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+    run = sub.add_parser("run", help="run the pipeline over the given sources")
+    run.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="feed:URL, sitemap:URL, urls:FILE, warc:PATH or dir:PATH",
+    )
+    run.add_argument("--out", default=None, help="output root, a folder or s3://bucket/prefix (COPYDESK_OUT)")
+    run.add_argument(
+        "--batch-size", type=int, default=None, help="articles per ingest task (COPYDESK_BATCH_SIZE)"
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    dedup = sub.add_parser(
+        "dedup", help="deduplicate an existing JSONL/Parquet table with id and text columns"
+    )
+    dedup.add_argument(
+        "input", metavar="INPUT", help="a .jsonl, .jsonl.gz or .parquet file, or a folder of them"
+    )
+    dedup.add_argument("--out", required=True, help="folder (or s3://bucket/prefix) for clusters/ and links/")
+    dedup.set_defaults(handler=_cmd_dedup)
+    return parser
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from flows.prefect_env import DEFAULT_DATA_DIR, configure
+
+    out = args.out or DEFAULT_DATA_DIR
+    _check_settings(out=out)
+    configure(out)
+    from flows.demo import DemoNewsroom
+    from flows.pipeline import pipeline
+
+    try:
+        site = DemoNewsroom(port=args.port).start()
+    except OSError as exc:
+        raise DemoPortBusy(
+            f"cannot serve the demo site on 127.0.0.1:{args.port} ({exc}); try --port"
+        ) from exc
+    try:
+        summary = pipeline(site.sources(), out, allow_loopback=True, per_host_delay_s=0.0)
+    finally:
+        site.stop()
+    _print_summary(summary, title="Copydesk demo")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from flows.prefect_env import configure
+    from ingest.sources import parse_source
+
+    for spec in args.sources:  # a typo is the user's to fix now, not an errors/ row after a run
+        parse_source(spec)
+    _check_settings(out=args.out, batch_size=args.batch_size)
+    configure(args.out)
+    from flows.pipeline import pipeline
+
+    summary = pipeline(list(args.sources), args.out, batch_size=args.batch_size)
+    _print_summary(summary, title="Copydesk run")
+    return 0
+
+
+def _cmd_dedup(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from dedup.dataset import resolve
+    from dedup.engine import deduplicate
+    from dedup.inputs import load_docs
+    from dedup.tables import replace_all
+
+    _library_logging()
+    started = time.monotonic()
+    docs = load_docs(args.input)
+    root = resolve(args.out)
+    result = deduplicate(docs)
+    run_id = "dedup-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    _, links = replace_all(result, docs, root, run_id=run_id)
+    relations: dict[str, int] = {}
+    for a in result.assignments:
+        relations[a.relation] = relations.get(a.relation, 0) + 1
+    rows: list[tuple[str, Any]] = [
+        ("articles", len(docs)),
+        ("clusters", len({a.cluster_id for a in result.assignments})),
+        *((f"  {rel}", n) for rel, n in sorted(relations.items())),
+        ("links", links),
+        ("seconds", f"{time.monotonic() - started:.1f}"),
+    ]
+    _print_table("Copydesk dedup", rows)
+    print(f"Tables written under {root.uri}")
+    return 0
+
+
+def _check_settings(**overrides: Any) -> None:
+    """Fail now, in one line, on a bad ``COPYDESK_*`` value rather than inside the flow run."""
+    from pydantic import ValidationError
+
+    from flows.settings import Settings
+
+    try:
+        Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise BadSettings(f"bad settings: {problems}") from exc
+
+
+def _print_summary(summary: RunSummary, *, title: str) -> None:
+    rows: list[tuple[str, Any]] = [
+        ("sources", summary.sources),
+        ("pages fetched or read", summary.pages_fetched),
+        ("pages skipped (already in articles/)", summary.pages_skipped),
+        ("new articles", summary.articles_new),
+        ("articles in total", summary.articles_total),
+        ("clusters", summary.clusters),
+        *((f"  copies: {rel}", n) for rel, n in sorted(summary.copies_by_relation.items())),
+        ("links", summary.links),
+        ("errors", sum(summary.errors_by_kind.values())),
+        *((f"  {kind}", n) for kind, n in sorted(summary.errors_by_kind.items())),
+        ("seconds", f"{summary.seconds:.1f}"),
+    ]
+    _print_table(title, rows)
+    print(f"Tables written under {_where(summary.out)}")
+
+
+def _where(out: str) -> str:
+    """`out` as the user can find it: absolute for a local folder."""
+    from dedup.dataset import StorageError, resolve
+
+    try:
+        return resolve(out).uri
+    except StorageError:
+        return out
+
+
+def _print_table(title: str, rows: Sequence[tuple[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in rows:
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+def _library_logging() -> None:
+    """Show `dedup`'s progress logs on stderr (the Prefect commands route them through Prefect)."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
+    for name in ("dedup", "flows"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
+def _is_bad_input(exc: CopydeskError) -> bool:
+    """Whether the user's input is at fault: a table that cannot be deduplicated, a source spec."""
+    from ingest.errors import DiscoveryError
+
+    return isinstance(exc, InputError | DiscoveryError | BadSettings)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

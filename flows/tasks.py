@@ -1,0 +1,334 @@
+"""Prefect tasks of the pipeline: thin wrappers that call `ingest` and `dedup` and write their tables.
+
+Each task is retried only when what failed is worth retrying (`dedup.errors.is_transient`: the
+network, a throttled store), never on bad input. Expected failures (a 404, a page with no
+article) are not raised at all: `ingest` turns them into `errors/` rows. Tasks pass plain records
+and URIs, not open filesystems, and use no Prefect cache: idempotence comes from deterministic
+file names, and articles already written are never fetched again.
+
+The plain functions (`plan_batches`, `file_stem`, `failure_rows`...) hold what little logic the
+flow needs and are tested without Prefect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from dedup.dataset import Location, read_dataset, resolve
+from dedup.errors import CopydeskError, is_transient
+from dedup.records import ORIGINAL
+from ingest.archive import RawArchive
+from ingest.batch import ingest_pages, ingest_refs
+from ingest.discover import discover_refs, iter_pages
+from ingest.failures import Stage, error_record
+from ingest.fetch import FetchConfig
+from ingest.records import Article, ErrorRecord, PageRef, RawPage
+from ingest.sources import parse_source
+from ingest.tables import ERRORS_DIR, read_article_ids, write_articles, write_errors
+from ingest.urls import article_id_for, source_for
+
+
+def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect `retry_condition_fn`: retry only a failure marked transient (`TransientError`)."""
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, BaseException) and is_transient(exc)
+
+
+_COMMON: dict[str, Any] = {
+    "cache_policy": NO_CACHE,
+    "retry_condition_fn": retry_if_transient,
+    "retries": 2,
+    "retry_delay_seconds": 10,
+}
+
+
+# --- plain helpers -------------------------------------------------------------------------------
+
+
+def file_stem(prefix: str, keys: Iterable[str]) -> str:
+    """A file name that depends only on the rows' keys, so writing the same rows again replaces the file."""
+    digest = hashlib.sha1("\n".join(sorted(keys)).encode("utf-8")).hexdigest()[:16]
+    return f"{prefix}-{digest}"
+
+
+def plan_batches(
+    refs: Iterable[PageRef], *, known_ids: set[str], batch_size: int
+) -> tuple[list[list[PageRef]], int]:
+    """Drop refs already in `articles/` and repeats of one URL, then cut the rest into batches.
+
+    A URL found by two sources (a feed and a sitemap) is kept once, the first ref's metadata
+    completed by the later ones'. Returns the batches and how many distinct URLs were already known.
+    """
+    by_id: dict[str, PageRef] = {}
+    for ref in refs:
+        key = article_id_for(ref.url)
+        kept = by_id.get(key)
+        if kept is None:
+            by_id[key] = ref
+            continue
+        kept.title = kept.title or ref.title
+        kept.published_at = kept.published_at or ref.published_at
+        kept.language = kept.language or ref.language
+        kept.guid = kept.guid or ref.guid
+    todo = [ref for key, ref in by_id.items() if key not in known_ids]
+    skipped = len(by_id) - len(todo)
+    return [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)], skipped
+
+
+def failure_rows(
+    urls: Sequence[tuple[str, str]], stage: Stage, exc: BaseException, *, run_id: str
+) -> list[ErrorRecord]:
+    """Error rows for inputs lost with a task that failed for good: nothing vanishes silently."""
+    return [
+        error_record(url=url, source=source, stage=stage, error=exc, run_id=run_id) for url, source in urls
+    ]
+
+
+def error_key(e: ErrorRecord) -> tuple[str, str, str]:
+    return (e.url, e.stage, e.kind)
+
+
+def _unique_articles(articles: Sequence[Article]) -> list[Article]:
+    seen: set[str] = set()
+    out = []
+    for a in articles:
+        if a.article_id not in seen:
+            seen.add(a.article_id)
+            out.append(a)
+    return out
+
+
+@dataclass(slots=True)
+class Discovered:
+    """What one source gave: refs to fetch, or (WARC, folder) that its pages are to be read."""
+
+    source: str
+    refs: list[PageRef] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    reads_pages: bool = False
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What an ingest task did: article ids written, error rows (written later, all together), pages seen."""
+
+    article_ids: list[str] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    pages_fetched: int = 0
+    pages_skipped: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def add(self, other: BatchOutcome) -> None:
+        self.article_ids.extend(other.article_ids)
+        self.errors.extend(other.errors)
+        self.pages_fetched += other.pages_fetched
+        self.pages_skipped += other.pages_skipped
+        self.files.extend(other.files)
+
+
+@dataclass(slots=True)
+class DedupOutcome:
+    """What the dedup task found over every article under the output root."""
+
+    articles: int = 0
+    clusters: int = 0
+    copies_by_relation: dict[str, int] = field(default_factory=dict)
+    links: int = 0
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+
+@task(name="known-articles", **_COMMON)
+def known_articles(out: str, *, endpoint_url: str | None = None) -> set[str]:
+    """Ids of the articles already under `out/articles/`, which this run will not fetch again."""
+    return read_article_ids(resolve(out, endpoint_url=endpoint_url))
+
+
+@task(name="discover", task_run_name="discover {source}", **_COMMON)
+def discover_source(source: str, *, fetch_config: FetchConfig, run_id: str) -> Discovered:
+    """The pages a feed, sitemap or URL list names; WARC and folder sources are only checked here."""
+    logger = get_run_logger()
+    try:
+        spec = parse_source(source)
+    except CopydeskError as exc:
+        logger.warning("bad source %r: %s", source, exc)
+        return Discovered(
+            source, errors=failure_rows([(source, source_for(source))], "discover", exc, run_id=run_id)
+        )
+    if not spec.fetches:
+        return Discovered(source, reads_pages=True)
+    found = discover_refs(spec, fetch_config=fetch_config, run_id=run_id)
+    return Discovered(source, refs=found.refs, errors=found.errors)
+
+
+@task(name="ingest-batch", **_COMMON)
+def ingest_batch(
+    refs: list[PageRef],
+    *,
+    fetch_config: FetchConfig,
+    out: str,
+    raw_store: str,
+    run_id: str,
+    endpoint_url: str | None = None,
+) -> BatchOutcome:
+    """Fetch, archive and extract a batch of refs, and write its articles (one file set per batch)."""
+    archive = RawArchive(resolve(raw_store, endpoint_url=endpoint_url))
+    result = ingest_refs(refs, fetch_config=fetch_config, archive=archive, run_id=run_id)
+    return _write_batch(
+        result.articles, result.errors, result.pages_fetched, out=out, endpoint_url=endpoint_url
+    )
+
+
+@task(name="ingest-pages", task_run_name="ingest pages of {source}", **_COMMON)
+def ingest_source_pages(
+    source: str,
+    *,
+    skip_ids: set[str],
+    batch_size: int,
+    out: str,
+    raw_store: str,
+    run_id: str,
+    endpoint_url: str | None = None,
+) -> BatchOutcome:
+    """Stream the pages of a WARC or folder in batches: archive, extract, write each batch's articles."""
+    logger = get_run_logger()
+    archive = RawArchive(resolve(raw_store, endpoint_url=endpoint_url))
+    total = BatchOutcome()
+    seen = set(skip_ids)
+    pages: list[RawPage] = []
+    errors: list[ErrorRecord] = []
+
+    def flush() -> None:
+        result = ingest_pages(pages, archive=archive, run_id=run_id)
+        total.add(
+            _write_batch(
+                result.articles, result.errors, result.pages_fetched, out=out, endpoint_url=endpoint_url
+            )
+        )
+        pages.clear()
+        logger.info("%s: %d articles so far", source, len(total.article_ids))
+
+    for item in iter_pages(source, run_id=run_id):
+        if isinstance(item, ErrorRecord):
+            errors.append(item)
+            continue
+        key = article_id_for(item.ref.url)
+        if key in seen:
+            total.pages_skipped += 1
+            continue
+        seen.add(key)
+        pages.append(item)
+        if len(pages) >= batch_size:
+            flush()
+    if pages:
+        flush()
+    total.errors.extend(errors)
+    return total
+
+
+def _write_batch(
+    articles: list[Article],
+    errors: list[ErrorRecord],
+    pages: int,
+    *,
+    out: str,
+    endpoint_url: str | None,
+) -> BatchOutcome:
+    articles = _unique_articles(articles)
+    ids = [a.article_id for a in articles]
+    files = write_articles(
+        articles, resolve(out, endpoint_url=endpoint_url), file_stem=file_stem("batch", ids)
+    )
+    return BatchOutcome(article_ids=ids, errors=list(errors), pages_fetched=pages, files=files)
+
+
+@task(name="write-errors", **_COMMON)
+def write_error_rows(errors: list[ErrorRecord], *, out: str, endpoint_url: str | None = None) -> int:
+    """Write the run's error rows to `errors/`, leaving out those already there (same URL, stage, kind)."""
+    root = resolve(out, endpoint_url=endpoint_url)
+    recorded = read_dataset(root.child(ERRORS_DIR), columns=["url", "stage", "kind"])
+    old: set[tuple[str, str, str]] = set()
+    if recorded is not None:
+        old = set(zip(*(recorded.column(c).to_pylist() for c in ("url", "stage", "kind")), strict=True))
+    new: dict[tuple[str, str, str], ErrorRecord] = {}
+    for e in errors:
+        if error_key(e) not in old:
+            new.setdefault(error_key(e), e)
+    rows = list(new.values())
+    write_errors(rows, root, file_stem=file_stem("run", ("\t".join(k) for k in new)))
+    get_run_logger().info(
+        "%d error rows this run, %d new in %s", len(errors), len(rows), root.child(ERRORS_DIR).uri
+    )
+    return len(rows)
+
+
+@task(name="deduplicate", **_COMMON)
+def deduplicate_articles(out: str, *, run_id: str, endpoint_url: str | None = None) -> DedupOutcome:
+    """Deduplicate every article under `out/articles/` and rewrite `clusters/` and `links/`.
+
+    For now all articles are loaded and matched again on every run; the incremental index that
+    makes a run's cost follow its new articles only replaces this.
+    """
+    from dedup.engine import deduplicate
+    from dedup.inputs import docs_from_table
+    from dedup.tables import replace_all
+
+    logger = get_run_logger()
+    root = resolve(out, endpoint_url=endpoint_url)
+    table = read_dataset(
+        root.child("articles"),
+        columns=[
+            "article_id",
+            "text",
+            "title",
+            "url",
+            "canonical_url",
+            "source",
+            "published_at",
+            "fetched_at",
+        ],
+    )
+    if table is None or table.num_rows == 0:
+        logger.info("no articles under %s: nothing to deduplicate", root.uri)
+        return DedupOutcome()
+    table = _first_of_each_id(table, root)
+    docs = docs_from_table(table, where=root.child("articles").uri)
+    result = deduplicate(docs)
+    _, links = replace_all(result, docs, root, run_id=run_id)
+    copies = Counter(a.relation for a in result.assignments if a.relation != ORIGINAL)
+    outcome = DedupOutcome(
+        articles=len(docs),
+        clusters=len({a.cluster_id for a in result.assignments}),
+        copies_by_relation=dict(sorted(copies.items())),
+        links=links,
+    )
+    logger.info(
+        "%d articles in %d clusters, copies %s, %d links",
+        outcome.articles,
+        outcome.clusters,
+        outcome.copies_by_relation or "none",
+        outcome.links,
+    )
+    return outcome
+
+
+def _first_of_each_id(table: Any, root: Location) -> Any:
+    """Rows of `table` with the first occurrence of each article id (a store written by two runs at once)."""
+    ids = table.column("article_id").to_pylist()
+    first: dict[str, int] = {}
+    for i, key in enumerate(ids):
+        first.setdefault(key, i)
+    if len(first) == len(ids):
+        return table
+    get_run_logger().warning(
+        "%d duplicate article rows under %s ignored", len(ids) - len(first), root.child("articles").uri
+    )
+    return table.take(sorted(first.values()))

@@ -1,0 +1,311 @@
+"""Discovery: from a source spec to the pages it names (`discover_refs`) or holds (`iter_pages`).
+
+- ``feed:``, ``sitemap:`` and ``urls:`` name pages to fetch: `discover_refs` returns their
+  `PageRef`s, deduplicated by URL, with feed / sitemap metadata merged.
+- ``warc:`` and ``dir:`` hold the pages themselves: `iter_pages` streams them as `RawPage`s.
+
+Neither raises for a source that cannot be read: the failure becomes an `ErrorRecord` with stage
+``discover`` (a sitemap child that fails does not stop its siblings). Only a malformed spec raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+
+from dedup.dataset import StorageError, resolve
+from ingest.errors import DiscoveryError, IngestError
+from ingest.failures import error_record
+from ingest.feeds import Parsed, parse_feed
+from ingest.fetch import FetchConfig, Fetcher, run_sync
+from ingest.records import ErrorRecord, PageRef, RawPage
+from ingest.sitemaps import parse_sitemap
+from ingest.sources import SourceSpec, parse_source
+from ingest.timeutil import in_window
+from ingest.urls import is_http_url, normalize_url, source_for
+from ingest.warc import WarcStats, iter_warc
+
+log = logging.getLogger(__name__)
+
+#: Largest local feed, sitemap or URL list read.
+MAX_LOCAL_DOCUMENT_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Discovery:
+    """What `discover_refs` found.
+
+    Attributes:
+        refs: pages to fetch, one per URL.
+        errors: documents or entries that could not be read (stage ``discover``).
+        documents: feeds, sitemaps or lists read.
+        duplicates: refs dropped because an earlier one had the same URL.
+        filtered: refs outside the ``[since, until)`` window.
+    """
+
+    refs: list[PageRef] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    documents: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+
+
+def discover_refs(
+    source: SourceSpec | str,
+    *,
+    fetch_config: FetchConfig,
+    run_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_sitemap_depth: int = 3,
+    max_sitemaps: int = 500,
+) -> Discovery:
+    """The pages a ``feed:``, ``sitemap:`` or ``urls:`` source lists.
+
+    Args:
+        source: a spec string or a parsed `SourceSpec`.
+        fetch_config: how feeds and sitemaps are fetched (same rules as pages).
+        run_id: stamped on error rows.
+        since, until: keep refs dated in ``[since, until)``; undated refs are kept. Child
+            sitemaps whose lastmod is before `since` are not read.
+        max_sitemap_depth: nesting of sitemap indexes followed (1: only the sitemap given).
+        max_sitemaps: sitemap documents read at most; the rest are reported as errors.
+
+    Raises:
+        DiscoveryError: a malformed spec, or one of the kinds read by `iter_pages`.
+    """
+    spec = parse_source(source) if isinstance(source, str) else source
+    if not spec.fetches:
+        raise DiscoveryError(f"{spec} holds pages, read it with iter_pages()")
+    found = Discovery()
+    if spec.kind == "urls":
+        _read_url_list(spec, found, run_id=run_id)
+    else:
+        run_sync(
+            lambda: _read_documents(
+                spec,
+                found,
+                fetch_config=fetch_config,
+                run_id=run_id,
+                since=since,
+                max_depth=max_sitemap_depth,
+                max_count=max_sitemaps,
+            )
+        )
+    refs, found.refs = found.refs, []
+    by_url: dict[str, PageRef] = {}
+    for ref in refs:
+        key = normalize_url(ref.url)
+        if key in by_url:
+            found.duplicates += 1
+            _merge(by_url[key], ref)
+            continue
+        by_url[key] = ref
+    for ref in by_url.values():
+        if in_window(ref.published_at, since=since, until=until):
+            found.refs.append(ref)
+        else:
+            found.filtered += 1
+    log.info(
+        "%s: %d refs from %d documents (%d duplicates, %d outside the window, %d errors)",
+        spec,
+        len(found.refs),
+        found.documents,
+        found.duplicates,
+        found.filtered,
+        len(found.errors),
+    )
+    return found
+
+
+def _merge(kept: PageRef, other: PageRef) -> None:
+    """Fill what `kept` misses from `other` (a feed gives the guid, a news sitemap the title...)."""
+    kept.title = kept.title or other.title
+    kept.published_at = kept.published_at or other.published_at
+    kept.language = kept.language or other.language
+    kept.guid = kept.guid or other.guid
+
+
+def _error(
+    found: Discovery, url: str, exc: BaseException | str, *, run_id: str, kind: str | None = None
+) -> None:
+    found.errors.append(
+        error_record(url=url, source=source_for(url), stage="discover", error=exc, run_id=run_id, kind=kind)
+    )
+
+
+def _read_local(uri: str) -> bytes:
+    try:
+        loc = resolve(uri)
+        with loc.fs.open_input_stream(loc.path, compression=None) as stream:
+            data = stream.read(MAX_LOCAL_DOCUMENT_BYTES + 1)
+    except (OSError, pa.ArrowException, StorageError) as exc:
+        raise DiscoveryError(f"cannot read {uri}: {exc}") from exc
+    if len(data) > MAX_LOCAL_DOCUMENT_BYTES:
+        raise DiscoveryError(f"{uri} is larger than {MAX_LOCAL_DOCUMENT_BYTES} bytes")
+    return bytes(data)
+
+
+def _read_url_list(spec: SourceSpec, found: Discovery, *, run_id: str) -> None:
+    try:
+        text = _read_local(spec.target).decode("utf-8-sig", errors="replace")
+    except DiscoveryError as exc:
+        _error(found, spec.target, exc, run_id=run_id)
+        return
+    found.documents += 1
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if is_http_url(line):
+            found.refs.append(PageRef(url=line, source=source_for(line), discovered_from=spec.target))
+        else:
+            _error(
+                found,
+                line[:500],
+                f"line {number} of {spec.target} is not an http(s) URL",
+                run_id=run_id,
+                kind="DiscoveryError",
+            )
+
+
+async def _read_documents(
+    spec: SourceSpec,
+    found: Discovery,
+    *,
+    fetch_config: FetchConfig,
+    run_id: str,
+    since: datetime | None,
+    max_depth: int,
+    max_count: int,
+) -> None:
+    """Read a feed, or a sitemap and (breadth first, level by level) the sitemaps it points to."""
+    async with Fetcher(fetch_config) as fetcher:
+
+        async def read(url: str) -> Parsed:
+            data = await fetcher.document(url) if is_http_url(url) else _read_local(url)
+            if spec.kind == "feed":
+                return parse_feed(data, url=url)
+            return parse_sitemap(data, url=url)
+
+        level = [spec.target]
+        seen = {normalize_url(spec.target)}
+        depth = 1
+        while level:
+            budget = max(0, max_count - found.documents)
+            for url in level[budget:]:
+                _error(
+                    found,
+                    url,
+                    f"not read: more than {max_count} sitemaps",
+                    run_id=run_id,
+                    kind="DiscoveryError",
+                )
+            level = level[:budget]
+            results = await asyncio.gather(*(read(url) for url in level), return_exceptions=True)
+            next_level: list[str] = []
+            for url, result in zip(level, results, strict=True):
+                found.documents += 1
+                if isinstance(result, Exception):
+                    if not isinstance(result, IngestError):
+                        log.warning("unexpected error reading %s: %r", url, result)
+                    _error(found, url, result, run_id=run_id)
+                    continue
+                if isinstance(result, BaseException):  # cancelled, interrupted: not ours to keep
+                    raise result
+                found.refs.extend(result.refs)
+                for what, why in result.skipped:
+                    _error(found, what, why, run_id=run_id, kind="BadFeed")
+                for child, lastmod in result.children:
+                    key = normalize_url(child)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    if (
+                        since is not None
+                        and lastmod is not None
+                        and not in_window(lastmod, since=since, until=None)
+                    ):
+                        continue
+                    if depth >= max_depth:
+                        _error(
+                            found,
+                            child,
+                            f"not read: sitemaps nested deeper than {max_depth}",
+                            run_id=run_id,
+                            kind="DiscoveryError",
+                        )
+                        continue
+                    next_level.append(child)
+            level = next_level
+            depth += 1
+
+
+def iter_pages(
+    source: SourceSpec | str,
+    *,
+    run_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    stats: WarcStats | None = None,
+) -> Iterator[RawPage | ErrorRecord]:
+    """Stream the pages a ``warc:`` or ``dir:`` source holds, and an `ErrorRecord` for each that failed.
+
+    One page per URL (an article id is its URL): a later page with the URL of an earlier one (a
+    WARC that captured a page twice, two saved copies of one page) is reported as an error row,
+    the first kept. A WARC that breaks part-way yields its pages up to the damage, then one error.
+
+    Args:
+        since, until: keep pages fetched (WARC-Date, file mtime) in ``[since, until)``.
+        stats: for WARC sources, filled with record counts and skip reasons.
+
+    Raises:
+        DiscoveryError: a malformed spec, or one of the kinds read by `discover_refs`.
+    """
+    spec = parse_source(source) if isinstance(source, str) else source
+    if spec.fetches:
+        raise DiscoveryError(f"{spec} lists pages to fetch, read it with discover_refs()")
+    seen: set[str] = set()
+    for item in _pages_of(spec, run_id=run_id, since=since, until=until, stats=stats):
+        if isinstance(item, RawPage):
+            key = normalize_url(item.ref.url)
+            if key in seen:
+                message = f"{item.raw_uri} has the URL of an earlier page of {spec}; the first was kept"
+                yield error_record(
+                    url=item.ref.url,
+                    source=item.ref.source,
+                    stage="discover",
+                    error=message,
+                    run_id=run_id,
+                    kind="DiscoveryError",
+                )
+                continue
+            seen.add(key)
+        yield item
+
+
+def _pages_of(
+    spec: SourceSpec, *, run_id: str, since: datetime | None, until: datetime | None, stats: WarcStats | None
+) -> Iterator[RawPage | ErrorRecord]:
+    try:
+        if spec.kind == "warc":
+            yield from iter_warc(spec.target, start=since, end=until, stats=stats)
+            return
+        from ingest.folder import iter_folder
+
+        for item in iter_folder(spec.target):
+            if isinstance(item, RawPage):
+                if in_window(item.fetched_at, since=since, until=until):
+                    yield item
+            else:
+                ref, exc = item
+                yield error_record(url=ref.url, source=ref.source, stage="discover", error=exc, run_id=run_id)
+    except DiscoveryError as exc:
+        yield error_record(
+            url=spec.target, source=source_for(spec.target), stage="discover", error=exc, run_id=run_id
+        )

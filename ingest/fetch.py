@@ -1,0 +1,408 @@
+"""Polite, guarded HTTP fetching of pages (for extraction) and documents (feeds, sitemaps).
+
+One `httpx.AsyncClient` per call, shared by every page of the call:
+
+- at most `concurrency` requests in flight, `per_host_concurrency` per host, and request starts
+  to one host at least `per_host_delay_s` apart (or the host's robots.txt Crawl-delay, if longer);
+- robots.txt read once per host and obeyed (`ingest.robots`);
+- only http and https, and only public addresses unless allowed (`ingest.netguard`), checked
+  after DNS resolution on every connection, hence on every redirect hop, which we follow ourselves;
+- bodies streamed and cut off at `max_bytes`; non-HTML pages refused before their body is read;
+- 429 and 503 retried after their Retry-After (capped), or with exponential backoff.
+
+Errors come out as `ingest.errors`: FetchUnavailable (timeouts, connection errors, 429, 5xx),
+HttpStatusError (other 4xx), Refused (scheme, address, robots.txt, size, redirects), NotHtml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ingest.errors import FetchError, FetchUnavailable, HttpStatusError, NotHtml, Refused
+from ingest.netguard import AddressPolicy, GuardedTransport
+from ingest.records import PageRef, RawPage
+from ingest.robots import ROBOTS_MAX_BYTES, RobotsCache
+from ingest.timeutil import utcnow
+from ingest.urls import is_http_url, normalize_url
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_USER_AGENT = "Copydesk/0.1 (newsroom ingestion; +https://github.com/copydesk/copydesk)"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+_DOC_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
+#: Longest robots.txt Crawl-delay honoured, in seconds; a longer one is taken as this.
+MAX_CRAWL_DELAY_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    """How politely and how safely to fetch.
+
+    Attributes:
+        user_agent: sent with every request, and matched against robots.txt groups.
+        timeout_s: time allowed for one request, from connecting to the body's last byte.
+        max_bytes: largest page body (decoded); a larger one is refused.
+        max_document_bytes: largest feed or sitemap body (decoded, before gunzip).
+        max_redirects: redirect hops followed before giving up.
+        concurrency: requests in flight at once, all hosts together.
+        per_host_concurrency: requests in flight at once to one host.
+        per_host_delay_s: least time between two request starts to one host.
+        allow_loopback: allow 127.0.0.0/8 and ::1 (the demo site, tests).
+        allow_private: allow private, link-local and other non-public addresses.
+        respect_robots: read and obey robots.txt.
+        max_retries: retries of a 429 / 503 answer.
+        retry_statuses: the statuses retried.
+        max_retry_after_s: longest wait before a retry; an answer asking for more is not retried.
+        retry_backoff_s: first wait when the answer gives no Retry-After (doubled each retry).
+    """
+
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout_s: float = 30.0
+    max_bytes: int = 5 * 1024 * 1024
+    max_document_bytes: int = 50 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 16
+    per_host_concurrency: int = 2
+    per_host_delay_s: float = 1.0
+    allow_loopback: bool = False
+    allow_private: bool = False
+    respect_robots: bool = True
+    max_retries: int = 2
+    retry_statuses: tuple[int, ...] = (429, 503)
+    max_retry_after_s: float = 60.0
+    retry_backoff_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0 or self.max_bytes <= 0 or self.max_document_bytes <= 0:
+            raise ValueError("timeout_s, max_bytes and max_document_bytes must be positive")
+        if self.concurrency < 1 or self.per_host_concurrency < 1:
+            raise ValueError("concurrency and per_host_concurrency must be at least 1")
+        if min(self.max_redirects, self.max_retries) < 0 or self.per_host_delay_s < 0:
+            raise ValueError("max_redirects, max_retries and per_host_delay_s must not be negative")
+
+    @property
+    def policy(self) -> AddressPolicy:
+        return AddressPolicy(allow_loopback=self.allow_loopback, allow_private=self.allow_private)
+
+
+@dataclass(slots=True)
+class _Answer:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    #: a Retry-After (seconds) longer than allowed, so not waited for
+    refused_wait: float | None = None
+
+
+class _HostGate:
+    """Per-host concurrency and spacing of request starts."""
+
+    def __init__(self, concurrency: int, delay_s: float) -> None:
+        self._sem = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+        self._next_at = 0.0
+        self.delay_s = delay_s
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._sem:
+            async with self._lock:
+                loop = asyncio.get_running_loop()
+                wait = self._next_at - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._next_at = loop.time() + self.delay_s
+            yield
+
+    def back_off(self, seconds: float) -> None:
+        """Start no request to this host for `seconds` (a Retry-After)."""
+        self._next_at = max(self._next_at, asyncio.get_running_loop().time() + seconds)
+
+
+class Fetcher:
+    """Async fetcher for one call: ``async with Fetcher(config) as f: await f.page(ref)``."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self.config = config
+        self._global = asyncio.Semaphore(config.concurrency)
+        self._gates: dict[str, _HostGate] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._robots = RobotsCache(self._get_robots, user_agent=config.user_agent)
+
+    async def __aenter__(self) -> Fetcher:
+        transport = GuardedTransport(self.config.policy, max_connections=self.config.concurrency)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(self.config.timeout_s),
+            headers={"User-Agent": self.config.user_agent},
+            follow_redirects=False,
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def page(self, ref: PageRef) -> RawPage:
+        """Fetch an HTML page. Raises a `FetchError` subclass."""
+        answer = await self._get(
+            ref.url, accept=_PAGE_ACCEPT, max_bytes=self.config.max_bytes, html_only=True, robots=True
+        )
+        return RawPage(
+            ref=ref,
+            final_url=answer.url,
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body,
+            fetched_at=utcnow(),
+        )
+
+    async def document(self, url: str) -> bytes:
+        """Fetch a feed or sitemap body (any content type). Raises a `FetchError` subclass."""
+        answer = await self._get(
+            url, accept=_DOC_ACCEPT, max_bytes=self.config.max_document_bytes, html_only=False, robots=True
+        )
+        return answer.body
+
+    async def _get_robots(self, url: str) -> tuple[int, bytes]:
+        answer = await self._get(
+            url,
+            accept="text/plain",
+            max_bytes=ROBOTS_MAX_BYTES,
+            html_only=False,
+            robots=False,
+            raise_status=False,
+            truncate=True,
+        )
+        return answer.status, answer.body
+
+    def _gate(self, url: str) -> _HostGate:
+        key = urlsplit(url).netloc.lower()
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = _HostGate(self.config.per_host_concurrency, self.config.per_host_delay_s)
+            self._gates[key] = gate
+        return gate
+
+    async def _get(
+        self,
+        url: str,
+        *,
+        accept: str,
+        max_bytes: int,
+        html_only: bool,
+        robots: bool,
+        raise_status: bool = True,
+        truncate: bool = False,
+    ) -> _Answer:
+        """GET `url`, following redirects hop by hop, each hop checked like the first."""
+        seen = {normalize_url(url)}
+        current = url
+        answer: _Answer | None = None
+        for _hop in range(self.config.max_redirects + 1):
+            if not is_http_url(current):
+                raise Refused(f"not an http(s) URL: {current[:200]}")
+            try:
+                httpx.URL(current)
+            except httpx.InvalidURL as exc:
+                raise translate_http_error(exc, current) from exc
+            if robots and self.config.respect_robots:
+                await self._robots.check(current)
+                delay = (await self._robots.rules(current)).crawl_delay(self.config.user_agent)
+                if delay is not None:
+                    gate = self._gate(current)
+                    gate.delay_s = max(gate.delay_s, min(delay, MAX_CRAWL_DELAY_S))
+            answer = await self._with_retries(
+                current, accept=accept, max_bytes=max_bytes, html_only=html_only, truncate=truncate
+            )
+            location = answer.headers.get("location")
+            if answer.status in _REDIRECTS and location:
+                target = urljoin(current, location.strip())
+                key = normalize_url(target)
+                if key in seen:
+                    raise Refused(f"redirect loop at {current} -> {target}")
+                seen.add(key)
+                current = target
+                continue
+            if raise_status:
+                _check_status(answer)
+            return answer
+        if not raise_status and answer is not None:
+            return answer  # the last redirect: the caller reads its status
+        raise Refused(f"more than {self.config.max_redirects} redirects from {url}")
+
+    async def _with_retries(
+        self, url: str, *, accept: str, max_bytes: int, html_only: bool, truncate: bool
+    ) -> _Answer:
+        cfg = self.config
+        for attempt in range(cfg.max_retries + 1):
+            answer = await self._once(
+                url, accept=accept, max_bytes=max_bytes, html_only=html_only, truncate=truncate
+            )
+            if answer.status not in cfg.retry_statuses or attempt == cfg.max_retries:
+                return answer
+            wait = _retry_after(answer.headers.get("retry-after"))
+            if wait is None:
+                wait = cfg.retry_backoff_s * 2**attempt
+            if wait > cfg.max_retry_after_s:
+                answer.refused_wait = wait
+                return answer
+            log.info("HTTP %d from %s, retrying in %.1f s", answer.status, url, wait)
+            self._gate(url).back_off(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self, url: str, *, accept: str, max_bytes: int, html_only: bool, truncate: bool
+    ) -> _Answer:
+        assert self._client is not None, "use Fetcher as an async context manager"
+        async with self._gate(url).slot(), self._global:
+            try:
+                async with asyncio.timeout(self.config.timeout_s):
+                    return await self._stream(
+                        url, accept=accept, max_bytes=max_bytes, html_only=html_only, truncate=truncate
+                    )
+            except TimeoutError as exc:
+                raise FetchUnavailable(f"timed out after {self.config.timeout_s:g} s fetching {url}") from exc
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                raise translate_http_error(exc, url) from exc
+
+    async def _stream(
+        self, url: str, *, accept: str, max_bytes: int, html_only: bool, truncate: bool
+    ) -> _Answer:
+        assert self._client is not None
+        async with self._client.stream("GET", url, headers={"Accept": accept}) as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            status = response.status_code
+            if not 200 <= status < 300:
+                return _Answer(url, status, headers, b"")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes and not truncate:
+                raise Refused(f"{url} is {int(declared)} bytes, more than the {max_bytes} allowed")
+            if html_only:
+                ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+                if ctype and ctype not in HTML_TYPES:
+                    raise NotHtml(f"{url} is {ctype}, not an HTML page")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    if truncate:
+                        chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                        break
+                    raise Refused(f"{url} is larger than the {max_bytes} bytes allowed")
+                chunks.append(chunk)
+            return _Answer(str(response.url), status, headers, b"".join(chunks))
+
+
+def _check_status(answer: _Answer) -> None:
+    status = answer.status
+    if 200 <= status < 300:
+        return
+    if status == 429 or status >= 500:
+        wait = answer.refused_wait
+        extra = f" (asked to wait {wait:.0f} s, more than allowed)" if wait is not None else ""
+        raise FetchUnavailable(f"HTTP {status} from {answer.url}{extra}")
+    if status in _REDIRECTS:
+        raise HttpStatusError(f"HTTP {status} from {answer.url} without a Location")
+    raise HttpStatusError(f"HTTP {status} from {answer.url}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def translate_http_error(exc: Exception, url: str) -> FetchError:
+    """The `ingest.errors` counterpart of an httpx exception (the caller chains it with ``from``)."""
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchUnavailable(f"timed out fetching {url} ({detail})")
+    if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
+        return FetchUnavailable(f"cannot reach {url} ({detail})")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return Refused(f"cannot fetch {url[:200]} ({detail})")
+    if isinstance(exc, httpx.InvalidURL):
+        return FetchError(f"invalid URL {url[:200]} ({detail})")
+    return FetchError(f"fetching {url} failed ({detail})")
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copydesk-fetch") as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+async def afetch_pages(refs: list[PageRef], config: FetchConfig) -> list[RawPage | tuple[PageRef, Exception]]:
+    """Async `fetch_pages`."""
+    started = time.monotonic()
+    async with Fetcher(config) as fetcher:
+
+        async def one(ref: PageRef) -> RawPage | tuple[PageRef, Exception]:
+            try:
+                return await fetcher.page(ref)
+            except FetchError as exc:
+                log.debug("fetch failed: %s: %s", type(exc).__name__, exc)
+                return ref, exc
+            except Exception as exc:  # a bug or an untranslated library error: keep it, never lose the ref
+                log.warning("unexpected error fetching %s: %r", ref.url, exc, exc_info=True)
+                return ref, exc
+
+        results = await asyncio.gather(*(one(ref) for ref in refs))
+    failed = sum(1 for r in results if isinstance(r, tuple))
+    log.info(
+        "fetched %d of %d pages in %.1f s (%d failed)",
+        len(refs) - failed,
+        len(refs),
+        time.monotonic() - started,
+        failed,
+    )
+    return list(results)
+
+
+def fetch_pages(refs: list[PageRef], config: FetchConfig) -> list[RawPage | tuple[PageRef, Exception]]:
+    """Fetch `refs`; one result per ref, in order: the page, or the ref with why it failed."""
+    return run_sync(lambda: afetch_pages(refs, config))
+
+
+def fetch_document(url: str, config: FetchConfig) -> bytes:
+    """Fetch one feed or sitemap body under the same rules as pages. Raises a `FetchError` subclass."""
+
+    async def go() -> bytes:
+        async with Fetcher(config) as fetcher:
+            return await fetcher.document(url)
+
+    return run_sync(go)

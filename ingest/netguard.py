@@ -1,0 +1,144 @@
+"""Which addresses Copydesk may connect to, checked when the connection is made.
+
+A page can name any host, and any host name can resolve to an address inside our own network
+(``localhost``, ``10.0.0.5``, the cloud metadata service at ``169.254.169.254``). So the check runs
+after DNS resolution, on the address actually connected to, inside httpx's connection layer: every
+redirect hop opens its connection through it, and a name that resolves to a public address at
+check time cannot point elsewhere at connect time (DNS rebinding), since we connect to the address
+we checked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpcore
+import httpx
+
+from ingest.errors import Refused
+
+log = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    """Loopback and other non-public addresses (private, link-local, CGNAT...) are refused unless allowed."""
+
+    allow_loopback: bool = False
+    allow_private: bool = False
+
+    def why_refused(self, address: IPAddress) -> str | None:
+        """The reason `address` is refused, or None when it may be connected to."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address.is_unspecified or address.is_multicast:
+            return f"{address} is not a host address"
+        if address.is_loopback:
+            return None if self.allow_loopback else f"{address} is a loopback address"
+        if not address.is_global:
+            if self.allow_private:
+                return None
+            kind = "link-local" if address.is_link_local else "private or reserved"
+            return f"{address} is a {kind} address"
+        return None
+
+
+async def resolve_checked(host: str, port: int, policy: AddressPolicy) -> list[str]:
+    """Resolve `host` and return its addresses, or raise `Refused` if any of them is not allowed.
+
+    Every address must pass: a name with one public and one private address is refused, since
+    the connection could go to either.
+    """
+    import anyio
+
+    infos = await anyio.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    addresses: list[str] = []
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        reason = policy.why_refused(ip)
+        if reason is not None:
+            raise Refused(f"refused to connect to {host}: {reason}")
+        if str(ip) not in addresses:
+            addresses.append(str(ip))
+    if not addresses:
+        raise httpcore.ConnectError(f"{host} does not resolve")
+    return addresses
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that connects only to addresses the policy allows."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        import anyio
+
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await resolve_checked(host, port, self._policy)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except OSError as exc:  # socket.gaierror and friends
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise Refused("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx transport whose every connection goes through the address policy.
+
+    TLS still verifies the certificate against the host name of the URL (httpcore passes it as
+    the SNI / server name), only the TCP connection is made to the checked address.
+    """
+
+    def __init__(self, policy: AddressPolicy, *, max_connections: int) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        super().__init__(limits=limits, trust_env=False)
+        # httpx builds its pool without a way to pass a network backend; rebuild it with ours.
+        ssl_context = ssl.create_default_context()
+        try:
+            import certifi
+
+            ssl_context.load_verify_locations(certifi.where())
+        except ImportError:  # pragma: no cover - certifi ships with httpx
+            log.debug("certifi missing, using the system CA store")
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(policy),
+        )

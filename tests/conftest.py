@@ -1,0 +1,28 @@
+"""Shared fixtures. Prefect's environment is set here, at collection, before anything imports Prefect."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from flows.prefect_env import configure
+
+# A throwaway PREFECT_HOME: tests never touch ./copydesk-data or ~/.prefect.
+_PREFECT_ROOT = tempfile.mkdtemp(prefix="copydesk-tests-")
+configure(_PREFECT_ROOT)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_PREFECT_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect API and database for the session (about 20 s to start: use only where needed)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=None):
+        yield

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dedup.engine import deduplicate
+from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, ORIGINAL, VERSION, Doc
+from dedup.synth import planted_corpus
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed" / "republished-with-explainer.txt"
+T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+
+def _groups(assignments: list) -> set[frozenset[str]]:
+    g: dict[str, set[str]] = defaultdict(set)
+    for a in assignments:
+        g[a.cluster_id].add(a.article_id)
+    return {frozenset(m) for m in g.values()}
+
+
+def test_planted_clusters_recovered_and_versions_kept_apart() -> None:
+    corpus = planted_corpus(400, copy_rate=0.5, seed=3)
+    result = deduplicate(corpus.docs)
+    by_id = {a.article_id: a for a in result.assignments}
+    assert len(by_id) == len(corpus.docs)
+    truth: dict[str, set[str]] = defaultdict(set)
+    for doc_id, cluster in corpus.cluster.items():
+        truth[cluster].add(doc_id)
+    assert _groups(result.assignments) == {frozenset(m) for m in truth.values()}
+    expected = {
+        "near_duplicate": NEAR_DUPLICATE,
+        "expanded": EXPANDED,
+        "excerpt": EXCERPT,
+        "original": ORIGINAL,
+        "version": ORIGINAL,
+    }
+    wrong = [i for i, k in corpus.kind.items() if by_id[i].relation != expected[k]]
+    assert len(wrong) <= 0.02 * len(corpus.kind)
+    version_links = {(x.article_id, x.other_id) for x in result.links if x.relation == VERSION}
+    versions = [i for i, k in corpus.kind.items() if k == "version"]
+    linked = [i for i in versions if any(i in pair for pair in version_links)]
+    assert len(linked) >= 0.9 * len(versions)
+
+
+def test_order_of_input_does_not_change_clusters() -> None:
+    docs = planted_corpus(200, copy_rate=0.6, seed=8).docs
+    first = deduplicate(docs)
+    shuffled = list(docs)
+    random.Random(4).shuffle(shuffled)
+    second = deduplicate(shuffled)
+    assert _groups(first.assignments) == _groups(second.assignments)
+    rel1 = {(a.article_id, a.cluster_id, a.relation) for a in first.assignments}
+    rel2 = {(a.article_id, a.cluster_id, a.relation) for a in second.assignments}
+    assert rel1 == rel2
+
+
+STORY = [
+    "The harbour authority voted on Tuesday to close the old ferry terminal by the end of the year.",
+    "Board members said repairs to the pier would cost more than a new terminal on the north quay.",
+    "Ferry operators will move to temporary berths while construction runs through the summer.",
+    "Residents who use the early crossing asked for a shuttle bus between the two sites.",
+    "The authority said it would publish a timetable for the move within two weeks.",
+]
+
+
+def test_relations_original_exact_near_duplicate_expanded_excerpt() -> None:
+    body = "\n\n".join(STORY)
+    explainer = "\n\n".join(
+        f"Explainer part {i}: what the closure means for commuters, freight and tourism in the region "
+        f"over the next {i + 2} months, with answers to frequently asked questions."
+        for i in range(6)
+    )
+    docs = [
+        Doc("orig", body, published_at=T0),
+        Doc("same", body.upper().replace(".", " !"), published_at=T0 + timedelta(hours=1)),
+        Doc("edit", body.replace("Tuesday", "Wednesday"), published_at=T0 + timedelta(hours=2)),
+        Doc("more", body + "\n\n" + explainer, published_at=T0 + timedelta(hours=3)),
+        Doc("trim", "\n\n".join(STORY[:2]), published_at=T0 + timedelta(hours=4)),
+        Doc(
+            "other",
+            "Commuters face a longer trip next year. The old terminal shuts in December after "
+            "a vote by the harbour board, which found a new building cheaper than fixing the pier. "
+            "Operators move to temporary berths over the summer.",
+            published_at=T0 - timedelta(days=1),
+        ),
+    ]
+    by_id = {a.article_id: a for a in deduplicate(docs).assignments}
+    assert {i: by_id[i].original_id for i in ("orig", "same", "edit", "more", "trim")} == dict.fromkeys(
+        ("orig", "same", "edit", "more", "trim"), "orig"
+    )
+    assert [by_id[i].relation for i in ("orig", "same", "edit", "more", "trim")] == [
+        ORIGINAL,
+        EXACT,
+        NEAR_DUPLICATE,
+        EXPANDED,
+        EXCERPT,
+    ]
+    assert by_id["more"].added_text is not None and by_id["more"].added_text.startswith("Explainer part 0")
+    assert by_id["more"].containment == pytest.approx(1.0, abs=0.05)
+    assert by_id["trim"].kept_fraction is not None and 0.2 < by_id["trim"].kept_fraction < 0.6
+    assert by_id["other"].cluster_id != by_id["orig"].cluster_id
+
+
+def test_original_is_earliest_published_then_fetched_then_id() -> None:
+    body = "\n\n".join(STORY)
+    docs = [
+        Doc("b", body, published_at=T0, fetched_at=T0 + timedelta(hours=2)),
+        Doc("a", body, published_at=T0, fetched_at=T0 + timedelta(hours=2)),
+        Doc("c", body, published_at=T0, fetched_at=T0 + timedelta(hours=1)),
+        Doc("d", body, published_at=None, fetched_at=T0 - timedelta(days=3)),
+    ]
+    result = deduplicate(docs)
+    assert {a.original_id for a in result.assignments} == {"c"}
+    docs[2].fetched_at = None
+    assert {a.original_id for a in deduplicate(docs).assignments} == {"a"}
+
+
+def test_a_merge_of_two_stories_joins_neither() -> None:
+    other = [
+        "Farmers in the valley began the apple harvest early after weeks of unusual heat and no rain.",
+        "Growers said the fruit was smaller than usual but sweeter, and prices at auction held steady.",
+        "The cooperative expects to ship most of the crop to city markets before the end of the month.",
+        "Irrigation districts asked members to cut water use by a fifth until the autumn storms arrive.",
+    ]
+    docs = [
+        Doc("ferry", "\n\n".join(STORY), published_at=T0),
+        Doc("apples", "\n\n".join(other), published_at=T0 + timedelta(hours=1)),
+        Doc("roundup", "\n\n".join(STORY + other), published_at=T0 + timedelta(hours=5)),
+    ]
+    result = deduplicate(docs)
+    clusters = {a.article_id: a.cluster_id for a in result.assignments}
+    assert len(set(clusters.values())) == 3
+    assert {(x.article_id, x.relation) for x in result.links} == {("roundup", VERSION)}
+
+
+def test_empty_and_tiny_texts_are_singletons() -> None:
+    docs = [Doc("e1", "", published_at=T0), Doc("e2", "  ", published_at=T0), Doc("t", "Hi", published_at=T0)]
+    result = deduplicate(docs)
+    assert all(a.relation == ORIGINAL and a.cluster_size == 1 for a in result.assignments)
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="../shared/data/seed not present")
+def test_seed_story_and_republished_copy_are_grouped_as_expanded() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    cut = text.index("\nWhat are the potential consequences when sanctuary city policies obstruct")
+    # The story proper: the headline and table of contents aside, everything before the explainer.
+    story = text[:cut]
+    docs = [Doc("story", story, published_at=T0), Doc("copy", text, published_at=T0 + timedelta(hours=6))]
+    by_id = {a.article_id: a for a in deduplicate(docs).assignments}
+    assert by_id["copy"].cluster_id == by_id["story"].cluster_id
+    assert by_id["copy"].relation == EXPANDED
+    assert by_id["copy"].containment >= 0.95
+    added = by_id["copy"].added_text or ""
+    assert "What are the potential consequences" in added
+    assert "Thousands of Criminal Immigrants Released" not in added.split("\n\n")[0]

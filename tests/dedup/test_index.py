@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+
+from dedup.dataset import resolve
+from dedup.engine import deduplicate
+from dedup.index import DedupIndex
+from dedup.records import Doc
+from dedup.synth import planted_corpus
+
+
+def _cluster_rows(root: Path) -> list[tuple[str, str]]:
+    glob = f"{root}/clusters/**/*.parquet"
+    return duckdb.sql(
+        f"select article_id, cluster_id from read_parquet('{glob}', hive_partitioning=true)"
+    ).fetchall()
+
+
+def _groups_from(root: Path) -> set[frozenset[str]]:
+    rows = _cluster_rows(root)
+    g: dict[str, set[str]] = defaultdict(set)
+    for a, c in rows:
+        g[c].add(a)
+    return {frozenset(m) for m in g.values()}
+
+
+def _one_pass(docs: list[Doc]) -> set[frozenset[str]]:
+    g: dict[str, set[str]] = defaultdict(set)
+    for a in deduplicate(docs).assignments:
+        g[a.cluster_id].add(a.article_id)
+    return {frozenset(m) for m in g.values()}
+
+
+def test_shuffled_batches_give_the_clusters_of_one_pass(tmp_path: Path) -> None:
+    docs = planted_corpus(150, copy_rate=0.6, seed=21).docs
+    shuffled = list(docs)
+    random.Random(7).shuffle(shuffled)
+    index = DedupIndex(resolve(str(tmp_path)))
+    for k in range(0, len(shuffled), 37):
+        index.update(shuffled[k : k + 37], run_id=f"run{k}")
+    assert _groups_from(tmp_path) == _one_pass(docs)
+    count = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/clusters/**/*.parquet')").fetchall()
+    assert count == [(len(docs),)]
+
+
+def test_same_batch_twice_changes_nothing(tmp_path: Path) -> None:
+    docs = planted_corpus(60, copy_rate=0.6, seed=4).docs
+    index = DedupIndex(resolve(str(tmp_path)))
+    index.update(docs, run_id="a")
+    before = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in tmp_path.rglob("*.parquet"))
+    again = index.update(docs, run_id="b")
+    after = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in tmp_path.rglob("*.parquet"))
+    assert again.new_articles == 0 and again.skipped == len(docs)
+    assert before == after
+
+
+def test_cluster_ids_survive_new_members_and_merges(tmp_path: Path) -> None:
+    corpus = planted_corpus(40, copy_rate=1.0, seed=9)
+    originals = [d for d in corpus.docs if corpus.kind[d.id] == "original"]
+    copies = [d for d in corpus.docs if corpus.kind[d.id] in ("near_duplicate", "expanded", "excerpt")]
+    index = DedupIndex(resolve(str(tmp_path)))
+    first = index.update(originals, run_id="one")
+    ids_before = {a.article_id: a.cluster_id for a in first.assignments}
+    index.update(copies, run_id="two")
+    rows = dict(_cluster_rows(tmp_path))
+    for doc_id, cid in ids_before.items():
+        assert rows[doc_id] == cid
+    for c in copies:
+        assert rows[c.id] == rows[corpus.cluster[c.id]]

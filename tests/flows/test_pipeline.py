@@ -1,0 +1,235 @@
+"""The pipeline flow end to end, under Prefect's test harness, against the demo newsroom.
+
+`demo_run` runs the flow once into a temporary folder, then a second time over the same sources,
+and yields both summaries with the row counts seen after each run; tests read the Parquet back
+with DuckDB. Cluster-versus-manifest checks can build on `demo_run.tables` and `demo_run.expected`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+import ingest.errors
+from flows.pipeline import RunSummary, pipeline
+from ingest.urls import article_id_for
+
+TABLES = ("articles", "errors", "clusters", "links")
+
+
+@dataclass
+class DemoRun:
+    out: Path
+    expected: dict[str, Any]
+    first: RunSummary
+    second: RunSummary
+    counts_after_first: dict[str, int]
+    counts_after_second: dict[str, int]
+    requests_first: list[str]
+    requests_second: list[str]
+
+    def sql(self, query: str) -> list[tuple[Any, ...]]:
+        """Run `query` with `{articles}`, `{errors}`, `{clusters}`, `{links}` naming the tables."""
+        return duckdb.sql(query.format(**self.tables)).fetchall()
+
+    @property
+    def tables(self) -> dict[str, str]:
+        return {
+            name: f"read_parquet('{self.out}/{name}/**/*.parquet', hive_partitioning=true)" for name in TABLES
+        }
+
+
+def row_counts(out: Path) -> dict[str, int]:
+    counts = {}
+    for name in TABLES:
+        if not list((out / name).rglob("*.parquet")):
+            counts[name] = 0
+            continue
+        [(n,)] = duckdb.sql(
+            f"select count(*) from read_parquet('{out}/{name}/**/*.parquet', hive_partitioning=true)"
+        ).fetchall()
+        counts[name] = n
+    return counts
+
+
+@pytest.fixture(scope="session")
+def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    from flows.demo import DemoNewsroom
+
+    out = tmp_path_factory.mktemp("demo-run") / "data"
+    with DemoNewsroom() as site:
+        sources = site.sources()
+        first = pipeline(sources, str(out), allow_loopback=True, per_host_delay_s=0.0)
+        after_first, requests_first = row_counts(out), site.requests_seen()
+        second = pipeline(sources, str(out), allow_loopback=True, per_host_delay_s=0.0)
+        after_second = row_counts(out)
+        requests_second = site.requests_seen()[len(requests_first) :]
+        yield DemoRun(
+            out, site.expected(), first, second, after_first, after_second, requests_first, requests_second
+        )
+
+
+def test_every_manifest_url_is_an_article_or_its_expected_error(demo_run: DemoRun) -> None:
+    articles = {url for (url,) in demo_run.sql("select url from {articles}")}
+    errors = {
+        url: (stage, kind) for url, stage, kind in demo_run.sql("select url, stage, kind from {errors}")
+    }
+    missing, wrong = [], []
+    for page in demo_run.expected["pages"]:
+        url = page["url"]
+        if page["error_stage"] is None:
+            if url not in articles:
+                missing.append(url)
+            continue
+        stage, kind = errors.get(url, (None, None))
+        expected_class = getattr(ingest.errors, page["error_class"])
+        actual_class = getattr(ingest.errors, kind, None) if kind else None
+        if (
+            stage != page["error_stage"]
+            or actual_class is None
+            or not issubclass(actual_class, expected_class)
+        ):
+            wrong.append((url, page["error_stage"], page["error_class"], stage, kind))
+    assert missing == []
+    assert wrong == []
+    assert len(articles) == demo_run.expected["summary"]["articles"]
+
+
+def test_articles_have_ids_from_their_urls(demo_run: DemoRun) -> None:
+    rows = demo_run.sql("select article_id, url from {articles}")
+    assert rows and all(article_id == article_id_for(url) for article_id, url in rows)
+
+
+def test_clusters_hold_one_row_per_article(demo_run: DemoRun) -> None:
+    articles = {a for (a,) in demo_run.sql("select article_id from {articles}")}
+    clusters = demo_run.sql("select article_id, cluster_id, original_id, relation, date from {clusters}")
+    assert sorted(r[0] for r in clusters) == sorted(articles)
+    assert all(r[1] and r[2] in articles and r[3] for r in clusters)
+    assert demo_run.first.clusters == len({r[1] for r in clusters})
+    assert all(r[4] is not None for r in clusters)  # hive partition read back as a date
+
+
+def test_summary_counts(demo_run: DemoRun) -> None:
+    summary = demo_run.expected["summary"]
+    first = demo_run.first
+    assert first.articles_new == first.articles_total == summary["articles"]
+    assert sum(first.errors_by_kind.values()) == first.errors_new == summary["errors"]
+    assert first.pages_skipped == 0
+    assert first.out == str(demo_run.out)
+
+
+def test_second_run_adds_no_rows(demo_run: DemoRun) -> None:
+    assert demo_run.counts_after_second == demo_run.counts_after_first
+    assert demo_run.second.articles_new == 0
+    assert demo_run.second.errors_new == 0
+    assert demo_run.second.pages_skipped == demo_run.expected["summary"]["articles"]
+    assert demo_run.second.articles_total == demo_run.first.articles_total
+
+
+def test_raw_pages_are_archived_under_out_raw(demo_run: DemoRun) -> None:
+    uris = [u for (u,) in demo_run.sql("select raw_uri from {articles}")]
+    assert uris and all(u.startswith(f"{demo_run.out}/raw/") and Path(u).is_file() for u in uris)
+    assert not (demo_run.out / "raw" / "raw").exists()
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real S3-compatible server (moto) on 127.0.0.1 with an empty bucket `news`."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for key, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="news")
+    yield endpoint
+    server.stop()
+
+
+def test_folder_sources_into_s3_twice(prefect_harness: None, s3_endpoint: str, tmp_path: Path) -> None:
+    import httpx
+    import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
+
+    from flows.demo import DemoNewsroom
+
+    one, two = tmp_path / "saved-one", tmp_path / "saved-two"
+    one.mkdir()
+    two.mkdir()
+    with DemoNewsroom() as site, httpx.Client() as http:
+        wanted = [p for p in site.expected()["pages"] if p["error_stage"] is None][:4]
+        for page in wanted:
+            body = http.get(page["url"]).content
+            (one / f"{page['id']}.html").write_bytes(body)
+            (two / f"{page['id']}.html").write_bytes(body)  # the same pages in a second source
+    fs = pafs.S3FileSystem(endpoint_override=s3_endpoint.removeprefix("http://"), scheme="http")
+
+    def count(table: str) -> int:
+        return pads.dataset(f"news/copydesk/{table}", filesystem=fs, partitioning="hive").count_rows()
+
+    sources = [f"dir:{one}", f"dir:{two}"]
+    first = pipeline(sources, "s3://news/copydesk")
+    assert first.articles_new == first.articles_total == len(wanted)
+    assert first.pages_skipped == len(wanted)  # the second folder's copies
+    assert first.errors_by_kind == {}
+    assert count("articles") == count("clusters") == len(wanted)
+    second = pipeline(sources, "s3://news/copydesk")
+    assert second.articles_new == 0 and second.articles_total == len(wanted)
+    assert count("articles") == count("clusters") == len(wanted)
+
+
+def test_each_page_is_fetched_once_and_known_pages_not_again(demo_run: DemoRun) -> None:
+    article_paths = {p["path"] for p in demo_run.expected["pages"] if p["error_stage"] is None}
+    first = [r for r in demo_run.requests_first if r in article_paths]
+    assert sorted(first) == sorted(article_paths)  # listed in a feed and a sitemap, fetched once
+    assert [r for r in demo_run.requests_second if r in article_paths] == []
+
+
+def test_clusters_and_relations_equal_the_manifest_article_by_article(demo_run: DemoRun) -> None:
+    """Every article lands in the manifest's cluster, with the manifest's relation and original."""
+    rows = demo_run.sql(
+        "select a.url, c.cluster_id, c.relation, o.url from {clusters} c "
+        "join {articles} a using (article_id) join {articles} o on o.article_id = c.original_id"
+    )
+    got = {url: (cluster, relation, original) for url, cluster, relation, original in rows}
+    pages = [p for p in demo_run.expected["pages"] if p["relation"] is not None]
+    assert set(got) == {p["url"] for p in pages}
+    # The same partition of articles into clusters ...
+    expected_groups: dict[str, set[str]] = {}
+    got_groups: dict[str, set[str]] = {}
+    for p in pages:
+        expected_groups.setdefault(p["cluster"], set()).add(p["url"])
+        got_groups.setdefault(got[p["url"]][0], set()).add(p["url"])
+    assert sorted(map(sorted, got_groups.values())) == sorted(map(sorted, expected_groups.values()))
+    # ... and, article by article, the relation to the cluster's original and which one that is.
+    mismatches = [
+        (p["url"], p["relation"], got[p["url"]][1])
+        for p in pages
+        if got[p["url"]][1] != p["relation"] or got[p["url"]][2] != p["original_url"]
+    ]
+    assert mismatches == []
+
+
+def test_every_relation_of_the_manifest_is_in_clusters(demo_run: DemoRun) -> None:
+    relations = {r for (r,) in demo_run.sql("select distinct relation from {clusters}")}
+    assert relations == {p["relation"] for p in demo_run.expected["pages"] if p["relation"]}
+
+
+def test_expanded_copy_says_what_it_added_and_excerpt_what_it_kept(demo_run: DemoRun) -> None:
+    [(added,)] = demo_run.sql("select added_text from {clusters} where relation = 'expanded'")
+    assert added and len(added.split()) > 200
+    [(kept,)] = demo_run.sql("select kept_fraction from {clusters} where relation = 'excerpt'")
+    assert 0.2 < kept < 0.5

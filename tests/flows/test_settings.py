@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from flows.settings import Settings
+
+
+def test_every_setting_is_described() -> None:
+    missing = [name for name, f in Settings.model_fields.items() if not f.description]
+    assert missing == []
+
+
+def test_defaults() -> None:
+    s = Settings(_env_file=None)
+    assert s.out == "./copydesk-data"
+    assert s.raw_store_uri == "./copydesk-data"  # the archive keeps its pages in <root>/raw/
+    assert s.fetch_per_host_delay_s == 1.0
+    assert s.allow_loopback is False
+    assert s.batch_size == 100
+    assert s.dedup_window_days == 30
+    assert "http" in s.user_agent
+
+
+def test_environment_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COPYDESK_OUT", "s3://bucket/news")
+    monkeypatch.setenv("COPYDESK_BATCH_SIZE", "25")
+    monkeypatch.setenv("COPYDESK_ALLOW_LOOPBACK", "true")
+    s = Settings()
+    assert (s.out, s.batch_size, s.allow_loopback) == ("s3://bucket/news", 25, True)
+    assert s.raw_store_uri == "s3://bucket/news"
+    monkeypatch.setenv("COPYDESK_RAW_STORE", "s3://raw-bucket")
+    assert Settings().raw_store_uri == "s3://raw-bucket"
+    assert Settings(batch_size=7).batch_size == 7
+
+
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COPYDESK_BATCH_SIZE", "0")
+    with pytest.raises(ValueError, match="batch_size"):
+        Settings()

@@ -1,0 +1,76 @@
+"""The pipeline's plain helpers, without Prefect running."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from dedup.errors import PermanentError, TransientError
+from flows.tasks import failure_rows, file_stem, plan_batches, retry_if_transient
+from ingest.errors import FetchUnavailable, HttpStatusError
+from ingest.records import PageRef
+from ingest.urls import article_id_for
+
+
+def ref(url: str, **kw: Any) -> PageRef:
+    return PageRef(url=url, source="example.org", discovered_from="feed", **kw)
+
+
+def test_plan_batches_fetches_each_url_once_and_skips_known() -> None:
+    when = datetime(2026, 3, 2, tzinfo=UTC)
+    refs = [
+        ref("https://example.org/a", title="A"),
+        ref("HTTPS://Example.org:443/a#comments", published_at=when),  # the same page, from the sitemap
+        ref("https://example.org/b"),
+        ref("https://example.org/c"),
+        ref("https://example.org/d"),
+        ref("https://example.org/b"),
+    ]
+    batches, skipped = plan_batches(refs, known_ids={article_id_for("https://example.org/c")}, batch_size=2)
+    assert [[r.url for r in b] for b in batches] == [
+        ["https://example.org/a", "https://example.org/b"],
+        ["https://example.org/d"],
+    ]
+    assert skipped == 1
+    assert batches[0][0].title == "A" and batches[0][0].published_at == when
+
+
+def test_plan_batches_of_nothing() -> None:
+    assert plan_batches([], known_ids=set(), batch_size=10) == ([], 0)
+
+
+def test_file_stem_depends_only_on_the_set_of_keys() -> None:
+    assert file_stem("batch", ["b", "a"]) == file_stem("batch", ["a", "b"])
+    assert file_stem("batch", ["a"]) != file_stem("batch", ["a", "b"])
+    assert file_stem("run", ["a"]).startswith("run-")
+
+
+def failed(exc: BaseException) -> SimpleNamespace:
+    return SimpleNamespace(result=lambda raise_on_failure=True: exc)
+
+
+def test_retry_only_transient_failures() -> None:
+    assert retry_if_transient(None, None, failed(FetchUnavailable("timeout")))
+    assert not retry_if_transient(None, None, failed(HttpStatusError("404")))
+    assert not retry_if_transient(None, None, failed(ValueError("a bug")))
+    wrapped = PermanentError("gave up")
+    wrapped.__cause__ = TransientError("net")
+    assert not retry_if_transient(None, None, failed(wrapped))
+    try:
+        raise RuntimeError("store wrapper") from TransientError("throttled")
+    except RuntimeError as exc:
+        assert retry_if_transient(None, None, failed(exc))
+
+
+def test_failure_rows_keep_every_input() -> None:
+    rows = failure_rows(
+        [("https://example.org/a", "example.org"), ("https://example.org/b", "example.org")],
+        "fetch",
+        FetchUnavailable("store down"),
+        run_id="r1",
+    )
+    assert [(r.url, r.stage, r.kind, r.run_id) for r in rows] == [
+        ("https://example.org/a", "fetch", "FetchUnavailable", "r1"),
+        ("https://example.org/b", "fetch", "FetchUnavailable", "r1"),
+    ]
