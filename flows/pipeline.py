@@ -185,7 +185,9 @@ def pipeline(
     summary.articles_new = len(total.article_ids)
     summary.errors_by_kind = dict(sorted(Counter(e.kind for e in errors).items()))
     summary.errors_new = _retrying(write_error_rows, settings)(errors, out=out_root, endpoint_url=endpoint)
-    dedup = _retrying(deduplicate_articles, settings)(out_root, run_id=run_id, endpoint_url=endpoint)
+    dedup = _retrying(deduplicate_articles, settings)(
+        out_root, run_id=run_id, window_days=settings.dedup_window_days, endpoint_url=endpoint
+    )
     summary.articles_total = dedup.articles
     summary.clusters = dedup.clusters
     summary.copies_by_relation = dedup.copies_by_relation

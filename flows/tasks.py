@@ -21,7 +21,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from dedup.dataset import Location, read_dataset, resolve
+from dedup.dataset import Location, list_files, read_dataset, resolve
 from dedup.errors import CopydeskError, is_transient
 from dedup.records import ORIGINAL
 from ingest.archive import RawArchive
@@ -271,44 +271,43 @@ def write_error_rows(errors: list[ErrorRecord], *, out: str, endpoint_url: str |
 
 
 @task(name="deduplicate", **_COMMON)
-def deduplicate_articles(out: str, *, run_id: str, endpoint_url: str | None = None) -> DedupOutcome:
-    """Deduplicate every article under `out/articles/` and rewrite `clusters/` and `links/`.
+def deduplicate_articles(
+    out: str, *, run_id: str, window_days: int = 30, endpoint_url: str | None = None
+) -> DedupOutcome:
+    """Match the articles not yet in the dedup index against the history in its window.
 
-    For now all articles are loaded and matched again on every run; the incremental index that
-    makes a run's cost follow its new articles only replaces this.
+    The articles are found by id (those under `articles/` that the index does not know), so a run
+    that died before this step is caught up by the next; only their date partitions are read.
     """
-    from dedup.engine import deduplicate
+    from dedup.index import DedupIndex
     from dedup.inputs import docs_from_table
-    from dedup.tables import replace_all
 
     logger = get_run_logger()
     root = resolve(out, endpoint_url=endpoint_url)
-    table = read_dataset(
-        root.child("articles"),
-        columns=[
-            "article_id",
-            "text",
-            "title",
-            "url",
-            "canonical_url",
-            "source",
-            "published_at",
-            "fetched_at",
-        ],
-    )
-    if table is None or table.num_rows == 0:
+    index = DedupIndex(root, window_days=window_days)
+    table = _unindexed_articles(root, index.known_ids())
+    if table is not None and table.num_rows:
+        docs = docs_from_table(_first_of_each_id(table, root), where=root.child("articles").uri)
+        update = index.update(docs, run_id=run_id)
+        logger.info(
+            "%d new articles against %d in the window: %d cluster rows rewritten, %d links, %d merges",
+            update.new_articles,
+            update.history_loaded,
+            len(update.assignments),
+            len(update.links),
+            len(update.merges),
+        )
+    clusters = read_dataset(root.child("clusters"), columns=["cluster_id", "relation"])
+    links = read_dataset(root.child("links"), columns=["article_id"])
+    if clusters is None:
         logger.info("no articles under %s: nothing to deduplicate", root.uri)
         return DedupOutcome()
-    table = _first_of_each_id(table, root)
-    docs = docs_from_table(table, where=root.child("articles").uri)
-    result = deduplicate(docs)
-    _, links = replace_all(result, docs, root, run_id=run_id)
-    copies = Counter(a.relation for a in result.assignments if a.relation != ORIGINAL)
+    relations = Counter(clusters["relation"].to_pylist())
     outcome = DedupOutcome(
-        articles=len(docs),
-        clusters=len({a.cluster_id for a in result.assignments}),
-        copies_by_relation=dict(sorted(copies.items())),
-        links=links,
+        articles=clusters.num_rows,
+        clusters=len(set(clusters["cluster_id"].to_pylist())),
+        copies_by_relation={k: v for k, v in sorted(relations.items()) if k != ORIGINAL},
+        links=links.num_rows if links is not None else 0,
     )
     logger.info(
         "%d articles in %d clusters, copies %s, %d links",
@@ -318,6 +317,40 @@ def deduplicate_articles(out: str, *, run_id: str, endpoint_url: str | None = No
         outcome.links,
     )
     return outcome
+
+
+_DEDUP_COLUMNS = [
+    "article_id",
+    "text",
+    "title",
+    "url",
+    "canonical_url",
+    "source",
+    "published_at",
+    "fetched_at",
+]
+
+
+def _unindexed_articles(root: Location, known: set[str]) -> Any:
+    """Rows of `articles/` whose ids are not in `known`, reading only the partitions that hold them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pads
+
+    loc = root.child("articles")
+    ids = read_dataset(loc, columns=["article_id", "date"])
+    if ids is None:
+        return None
+    new = ids.filter(pc.invert(pc.is_in(ids["article_id"], value_set=pa.array(sorted(known), pa.string()))))
+    if new.num_rows == 0:
+        return None
+    dates = {str(d) for d in new["date"].to_pylist()}
+    files = [f for f in list_files(loc) if any(f"/date={d}/" in f for d in dates)]
+    dataset = pads.dataset(
+        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+    )
+    wanted = pa.array(sorted(set(new["article_id"].to_pylist())), pa.string())
+    return dataset.to_table(columns=_DEDUP_COLUMNS, filter=pc.field("article_id").isin(wanted))
 
 
 def _first_of_each_id(table: Any, root: Location) -> Any:

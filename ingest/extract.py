@@ -56,6 +56,23 @@ _DATE_PARAMS = {"extensive_search": True, "original_date": True}
 _pages_seen = itertools.count(1)
 
 
+def _reset_caches() -> None:
+    """Empty trafilatura's and htmldate's caches, which grow with every page, so memory stays flat.
+
+    htmldate logs an ERROR when charset_normalizer's helpers have no cache to clear (their versions
+    disagree); that is harmless, so its logger is quietened for the call.
+    """
+    from trafilatura.meta import reset_caches
+
+    htmldate_log = logging.getLogger("htmldate.meta")
+    level = htmldate_log.level
+    htmldate_log.setLevel(logging.CRITICAL)
+    try:
+        reset_caches()
+    finally:
+        htmldate_log.setLevel(level)
+
+
 def extract_page(page: RawPage, *, min_words: int = MIN_WORDS, fast: bool = False) -> Article:
     """Extract the article of `page`.
 
@@ -72,9 +89,7 @@ def extract_page(page: RawPage, *, min_words: int = MIN_WORDS, fast: bool = Fals
     import trafilatura
 
     if next(_pages_seen) % RESET_CACHES_EVERY == 0:
-        from trafilatura.meta import reset_caches
-
-        reset_caches()
+        _reset_caches()
     _check_html(page)
     html, codec = decode_html(page.body, declared=header_charset(page.headers))
     tree = _parse(html, url=page.final_url)

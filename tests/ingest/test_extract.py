@@ -172,3 +172,15 @@ def test_article_id_is_from_the_requested_url_not_the_canonical():
 def test_content_hash_ignores_case_and_spacing():
     assert content_hash("The  Ferry\nsails") == content_hash("the ferry sails")
     assert content_hash("the ferry sails") != content_hash("the ferry sank")
+
+
+def test_cache_reset_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A healthy run logs no errors, and the periodic cache reset happens in every long run."""
+    import logging
+
+    from ingest.extract import _reset_caches
+
+    with caplog.at_level(logging.DEBUG):
+        _reset_caches()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert logging.getLogger("htmldate.meta").level == logging.NOTSET
