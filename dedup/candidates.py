@@ -2,20 +2,56 @@
 
 Anchors are a fixed-rate sample of shingles, the same sample in every text, so a short excerpt and
 the long story it came from share anchors in proportion to the excerpt's length: the search is
-size-aware without partitioning by size. An anchor held by very many texts (a stock phrase,
-boilerplate) proposes no pairs; its texts still meet through their other anchors.
+size-aware without partitioning by size. Each text is looked up by a small sample of its anchors
+(its keys) in the anchors of all others; a key held by very many texts (a stock phrase,
+boilerplate) proposes no pairs, and its texts still meet through their other keys.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from dedup.fingerprint import Fingerprints
 from dedup.params import MatchParams
 
+_EXPAND_CHUNK = 1 << 22  # hits expanded at once: bounds the memory of common keys
+
+
+@dataclass(slots=True)
+class Probe:
+    """A set of texts ready to be looked up in and to look up with: its anchors sorted by value
+    (with the text holding each) and its keys, each text's `index_keys` smallest anchors."""
+
+    vals: np.ndarray  # uint64, every anchor, sorted
+    docs: np.ndarray  # int32, the text holding each of vals
+    key_vals: np.ndarray  # uint64, keys, text by text
+    key_docs: np.ndarray  # int64
+    counts: np.ndarray  # int64, anchors per text
+
+    @staticmethod
+    def of(fp: Fingerprints, index_keys: int) -> Probe:
+        n = len(fp)
+        counts = np.diff(fp.anchor_offsets)
+        # Anchors are sorted within each text: its keys are the first `index_keys` of them.
+        key_pos = (fp.anchor_offsets[:-1, None] + np.arange(index_keys)[None, :]).ravel()
+        key_docs = np.repeat(np.arange(n, dtype=np.int64), index_keys)
+        real = key_pos < fp.anchor_offsets[1:][key_docs]
+        order = np.argsort(fp.anchors, kind="stable")
+        docs = np.repeat(np.arange(n, dtype=np.int32), counts)[order]
+        return Probe(fp.anchors[order], docs, fp.anchors[key_pos[real]], key_docs[real], counts)
+
 
 def anchor_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) -> np.ndarray:
-    """Pairs (i, j), i < j, of texts sharing enough anchors; shape (m, 2), int64.
+    """Pairs (i, j), i < j, of texts that may hold one another; shape (m, 2), int64.
+
+    Each text's `index_keys` smallest anchors are a uniform sample of its anchors. A key of text A
+    found among the anchors of text B is evidence that A is (partly) inside B, and the share of A's
+    keys found estimates that containment, so a pair is proposed when either text has at least
+    `min_candidate_containment` of its keys in the other (and `min_shared_anchors` of them). The
+    work follows the number of related pairs times the sample size, not the square of how often
+    a shingle occurs. A key found in more than `max_anchor_df` texts proposes nothing.
 
     With `new_from`, only pairs with at least one text at index >= new_from are proposed: the
     texts before it are history already matched among themselves.
@@ -23,40 +59,69 @@ def anchor_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) ->
     n = len(fp)
     if fp.anchors.size == 0 or n < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    counts = np.diff(fp.anchor_offsets)
-    docs = np.repeat(np.arange(n, dtype=np.int64), counts)
-    order = np.argsort(fp.anchors, kind="stable")
-    keys, docs = fp.anchors[order], docs[order]
-    boundary = np.ones(keys.size, dtype=bool)
-    boundary[1:] = keys[1:] != keys[:-1]
-    group = np.cumsum(boundary) - 1
-    sizes = np.bincount(group)
-    size_of = sizes[group]
-    ok = (size_of >= 2) & (size_of <= params.max_anchor_df)
-    keys_ok, docs_ok, group_ok = keys[ok], docs[ok], group[ok]
-    if docs_ok.size == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    firsts: list[np.ndarray] = []
-    seconds: list[np.ndarray] = []
-    max_size = int(size_of[ok].max())
-    for d in range(1, max_size):
-        same = group_ok[d:] == group_ok[:-d]
-        if not same.any():
-            break
-        firsts.append(docs_ok[:-d][same])
-        seconds.append(docs_ok[d:][same])
-    del keys_ok
-    i = np.concatenate(firsts)
-    j = np.concatenate(seconds)
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    keep = (lo != hi) & (hi >= new_from)
-    code = lo[keep] * n + hi[keep]
-    uniq, shared = np.unique(code, return_counts=True)
-    smaller = np.minimum(counts[uniq // n], counts[uniq % n])
-    need = np.minimum(params.min_shared_anchors, np.maximum(smaller, 1))
-    keep = (shared >= need) & (shared >= params.min_candidate_containment * smaller)
-    uniq = uniq[keep]
-    return np.stack([uniq // n, uniq % n], axis=1)
+    probe = Probe.of(fp, params.index_keys)
+    holder, other = _hits(
+        probe.key_docs, probe.key_vals, probe, probe.counts, params, same_set=True, new_from=new_from
+    )
+    code = np.unique(np.minimum(holder, other) * n + np.maximum(holder, other))
+    return np.stack([code // n, code % n], axis=1)
+
+
+def cross_pairs(history: Probe, new: Probe, params: MatchParams) -> np.ndarray:
+    """Pairs (history text, new text) that may hold one another, looked up both ways."""
+    h1, o1 = _hits(new.key_docs, new.key_vals, history, new.counts, params, same_set=False)
+    h2, o2 = _hits(history.key_docs, history.key_vals, new, history.counts, params, same_set=False)
+    hist = np.concatenate([o1, h2])
+    fresh = np.concatenate([h1, o2])
+    width = max(int(new.counts.size), 1)
+    code = np.unique(hist * width + fresh)
+    return np.stack([code // width, code % width], axis=1)
+
+
+def _hits(
+    key_docs: np.ndarray,
+    key_vals: np.ndarray,
+    target: Probe,
+    holder_counts: np.ndarray,
+    params: MatchParams,
+    *,
+    same_set: bool,
+    new_from: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(holder, other) text pairs where enough of the holder's keys are among the other's anchors."""
+    lo = np.searchsorted(target.vals, key_vals, side="left")
+    hi = np.searchsorted(target.vals, key_vals, side="right")
+    df = hi - lo
+    ok = (df >= (2 if same_set else 1)) & (df <= params.max_anchor_df)
+    if same_set and new_from:
+        # Keys of history texts only matter where new texts hold them, and the other way round.
+        ok &= (key_docs >= new_from) | (target.docs[np.maximum(hi - 1, 0)] >= new_from)
+    key_docs, lo, df = key_docs[ok], lo[ok], df[ok]
+    width = int(target.counts.size)
+    holders: list[np.ndarray] = []
+    others: list[np.ndarray] = []
+    ends = np.cumsum(df)
+    start = 0
+    # Expand (key, texts holding it) into hits a bounded slice of holders at a time, so each slice
+    # has all the hits of its holders and is filtered at once.
+    while start < key_docs.size:
+        stop = int(np.searchsorted(ends, ends[start] - df[start] + _EXPAND_CHUNK, side="right"))
+        stop = int(np.searchsorted(key_docs, key_docs[max(stop, start + 1) - 1], side="right"))
+        d = df[start:stop]
+        within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
+        holder = np.repeat(key_docs[start:stop], d)
+        other = target.docs[np.repeat(lo[start:stop], d) + within].astype(np.int64)
+        keep = (holder != other) & (np.maximum(holder, other) >= new_from) if same_set else slice(None)
+        directed, hits = np.unique(holder[keep] * width + other[keep], return_counts=True)
+        sample = np.minimum(holder_counts[directed // width], params.index_keys)
+        need = np.minimum(params.min_shared_anchors, sample)
+        good = directed[(hits >= need) & (hits >= params.min_candidate_containment * sample)]
+        holders.append(good // width)
+        others.append(good % width)
+        start = stop
+    if not holders:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(holders), np.concatenate(others)
 
 
 def exact_pairs(hashes: list[str], *, new_from: int = 0) -> np.ndarray:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -65,6 +66,36 @@ def deduplicate(docs: Sequence[Doc], params: DedupParams | None = None) -> Dedup
     fp = fingerprint([d.text for d in docs], params.minhash)
     log.info("dedup: fingerprinted %d docs in %.2fs", len(docs), time.perf_counter() - t0)
     return group(docs, fp, params)
+
+
+def deduplicate_batches(
+    batches: Iterable[Sequence[Doc]], params: DedupParams | None = None
+) -> tuple[list[Doc], Fingerprints, DedupResult]:
+    """`deduplicate` for input that need not fit in memory: texts are fingerprinted batch by batch
+    and dropped; the docs come back without text. `added_text` is left empty: fill it with
+    `fill_added_text` from a second read of the texts of the `expanded` copies.
+    """
+    params = params or DedupParams()
+    t0 = time.perf_counter()
+    metas: list[Doc] = []
+    parts: list[Fingerprints] = []
+    for batch in batches:
+        parts.append(fingerprint([d.text for d in batch], params.minhash))
+        metas.extend(replace(d, text="") for d in batch)
+    fp = Fingerprints.concat(parts) if parts else fingerprint([], params.minhash)
+    log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
+    return metas, fp, group(metas, fp, params)
+
+
+def fill_added_text(
+    result: DedupResult, fp: Fingerprints, ids: Sequence[str], texts: Mapping[str, str], params: DedupParams
+) -> None:
+    """Set `added_text` of the expanded copies whose texts are in `texts` (row i of fp is ids[i])."""
+    row = {doc_id: i for i, doc_id in enumerate(ids)}
+    for a in result.assignments:
+        if a.relation == EXPANDED and a.article_id in texts:
+            f = features(fp, row[a.article_id], row[a.original_id], params.match)
+            a.added_text = added_text(texts[a.article_id], f)
 
 
 def group(

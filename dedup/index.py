@@ -30,9 +30,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from dedup.candidates import candidate_pairs
-from dedup.dataset import Location, list_files, read_dataset, write_partitioned
+from dedup.candidates import Probe, cross_pairs
+from dedup.dataset import Location, list_files, write_partitioned
 from dedup.engine import cluster_id_for, group, precedence
 from dedup.fingerprint import Fingerprints, fingerprint
 from dedup.params import DedupParams
@@ -42,7 +43,7 @@ from dedup.tables import (
     clusters_table,
     doc_date,
     links_table,
-    read_clusters,
+    read_membership,
     upsert_clusters,
     write_links,
 )
@@ -80,6 +81,28 @@ class IndexUpdate:
     seconds: float = 0.0
 
 
+@dataclass(slots=True)
+class Segment:
+    """The sketches of one stored file, ready to be matched against: files never change once
+    written, so a long-lived process keeps them (see `_CACHE`)."""
+
+    docs: list[Doc]
+    fp: Fingerprints
+    probe: Probe
+    row: dict[str, int]
+
+
+#: Segments by file URI and parameters, kept for the life of the process.
+_CACHE: dict[tuple[str, str], Segment] = {}
+_IDS: dict[str, list[str]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the sketches this process has loaded."""
+    _CACHE.clear()
+    _IDS.clear()
+
+
 class DedupIndex:
     """The dedup state under an output root; `update(docs)` adds a batch of articles."""
 
@@ -90,8 +113,13 @@ class DedupIndex:
         self.sketches = root.child("index", self.params.tag(), "sketches")
 
     def known_ids(self) -> set[str]:
-        table = read_dataset(self.sketches, columns=["article_id"])
-        return set(table["article_id"].to_pylist()) if table is not None else set()
+        ids: set[str] = set()
+        for path in list_files(self.sketches):
+            if path not in _IDS:
+                table = pq.read_table(path, columns=["article_id"], filesystem=self.sketches.fs)
+                _IDS[path] = table["article_id"].to_pylist()
+            ids.update(_IDS[path])
+        return ids
 
     def update(self, docs: Sequence[Doc], *, run_id: str) -> IndexUpdate:
         """Match a batch against the history, regroup what it touches, and store the result."""
@@ -107,63 +135,81 @@ class DedupIndex:
         if not new:
             return out
         fp_new = fingerprint([d.text for d in new], self.params.minhash)
-        hist_docs, fp_hist = self._load_window(new)
-        out.history_loaded = len(hist_docs)
-        all_docs = hist_docs + new
-        fp_all = Fingerprints.concat([fp_hist, fp_new]) if hist_docs else fp_new
-        pairs = candidate_pairs(fp_all, self.params.match, new_from=len(hist_docs))
-        previous = read_clusters(self.root)
-        subset = self._affected(all_docs, pairs, len(hist_docs), previous)
-        sub_docs = [all_docs[i] for i in subset]
-        result = group(sub_docs, fp_all.take(subset), self.params)
+        segments = self._window(new)
+        out.history_loaded = sum(len(s.docs) for s in segments)
+        probe = Probe.of(fp_new, self.params.match.index_keys)
+        met = {
+            seg_i: cross_pairs(seg.probe, probe, self.params.match)[:, 0]
+            for seg_i, seg in enumerate(segments)
+        }
+        previous = read_membership(self.root)
+        met_ids = {segments[i].docs[j].id for i, rows in met.items() for j in rows.tolist()}
+        wanted = _with_cluster_members(met_ids, previous)
+        hist_docs: list[Doc] = []
+        hist_fps: list[Fingerprints] = []
+        for seg in segments:
+            rows = [seg.row[i] for i in wanted if i in seg.row]
+            if rows:
+                rows.sort()
+                hist_docs.extend(seg.docs[r] for r in rows)
+                hist_fps.append(seg.fp.take(rows))
+        sub_docs = hist_docs + new
+        sub_fp = Fingerprints.concat([*hist_fps, fp_new])
+        result = group(sub_docs, sub_fp, self.params)
         assignments, merges = self._stable_ids(result.assignments, sub_docs, previous)
         out.new_articles, out.assignments, out.links, out.merges = len(new), assignments, result.links, merges
-        self._store(new, fp_new, assignments, result.links, sub_docs, run_id=run_id)
+        self._store(new, fp_new, assignments, result.links, sub_docs, previous, run_id=run_id)
         out.seconds = time.perf_counter() - t0
         for keep, gone in merges:
             log.info("dedup index: cluster %s merged into %s", gone, keep)
         log.info(
             "dedup index: %d new articles against %d in the window: %d rows regrouped in %.2fs",
             len(new),
-            len(hist_docs),
+            out.history_loaded,
             len(assignments),
             out.seconds,
         )
         return out
 
-    def _load_window(self, new: Sequence[Doc]) -> tuple[list[Doc], Fingerprints]:
+    def bootstrap(self, docs: Sequence[Doc], fp: Fingerprints, *, batch_rows: int = 100_000) -> None:
+        """Store the sketches of docs already grouped in one pass (their clusters/ and links/ written
+        by the caller), so later batches continue from them incrementally."""
+        for start in range(0, len(docs), batch_rows):
+            part = docs[start : start + batch_rows]
+            rows = list(range(start, start + len(part)))
+            stem = "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in part)).encode()).hexdigest()[:16]
+            write_partitioned(
+                docs_to_sketches(part, fp.take(rows)), self.sketches, partition_col="date", file_stem=stem
+            )
+
+    def _window(self, new: Sequence[Doc]) -> list[Segment]:
         days = [d.published_at or d.fetched_at for d in new]
         dated = [x for x in days if x is not None]
         lo = (min(dated) - self.window).date() if dated else date.min
         hi = (max(dated) + self.window).date() if dated else date.max
-        files = [f for f in list_files(self.sketches) if _in_window(f, lo, hi)]
-        if not files:
-            return [], fingerprint([], self.params.minhash)
-        import pyarrow.dataset as pads
-
-        table = pads.dataset(files, filesystem=self.sketches.fs, format="parquet").to_table()
-        return sketches_to_docs(table, self.params.minhash.num_perm)
-
-    def _affected(self, docs: Sequence[Doc], pairs: np.ndarray, n_hist: int, previous: pa.Table) -> list[int]:
-        """New docs, the history docs they meet, and every member of those docs' clusters."""
-        touched = set(range(n_hist, len(docs))) | {int(i) for i in pairs.ravel() if i < n_hist}
-        if previous.num_rows:
-            ids = [docs[i].id for i in touched if i < n_hist]
-            hit = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(ids, pa.string())))
-            clusters = pa.array(sorted(set(hit["cluster_id"].to_pylist())), pa.string())
-            members = set(
-                previous.filter(pc.is_in(previous["cluster_id"], value_set=clusters))[
-                    "article_id"
-                ].to_pylist()
-            )
-            touched |= {i for i in range(n_hist) if docs[i].id in members}
-        return sorted(touched)
+        tag = self.params.tag()
+        segments = []
+        for path in list_files(self.sketches):
+            if not _in_window(path, lo, hi):
+                continue
+            key = (path, tag)
+            if key not in _CACHE:
+                table = pq.read_table(path, filesystem=self.sketches.fs)
+                docs, fp = sketches_to_docs(table, self.params.minhash.num_perm)
+                probe = Probe.of(fp, self.params.match.index_keys)
+                _CACHE[key] = Segment(docs, fp, probe, {d.id: i for i, d in enumerate(docs)})
+            segments.append(_CACHE[key])
+        return segments
 
     def _stable_ids(
         self, rows: list[Assignment], docs: Sequence[Doc], previous: pa.Table
     ) -> tuple[list[Assignment], list[tuple[str, str]]]:
         """Give regrouped clusters the ids they already had; the earliest original's id survives a merge."""
-        old = dict(zip(previous["article_id"].to_pylist(), previous["cluster_id"].to_pylist(), strict=True))
+        ids = {d.id for d in docs}
+        known = previous.filter(
+            pc.is_in(previous["article_id"], value_set=pa.array(sorted(ids), pa.string()))
+        )
+        old = dict(zip(known["article_id"].to_pylist(), known["cluster_id"].to_pylist(), strict=True))
         rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
         by_cluster: dict[str, list[Assignment]] = {}
         for a in rows:
@@ -193,6 +239,7 @@ class DedupIndex:
         assignments: list[Assignment],
         links: list[Link],
         sub_docs: Sequence[Doc],
+        previous: pa.Table,
         *,
         run_id: str,
     ) -> None:
@@ -200,8 +247,18 @@ class DedupIndex:
         dates = {d.id: doc_date(d) for d in sub_docs}
         if links:
             write_links(self.root, links_table(links, dates, run_id=run_id), file_stem=stem)
-        upsert_clusters(self.root, clusters_table(assignments, dates, run_id=run_id))
+        upsert_clusters(self.root, clusters_table(assignments, dates, run_id=run_id), previous)
         write_partitioned(docs_to_sketches(new, fp_new), self.sketches, partition_col="date", file_stem=stem)
+
+
+def _with_cluster_members(ids: set[str], previous: pa.Table) -> set[str]:
+    """`ids` and every article in the same cluster as one of them."""
+    if not ids or previous.num_rows == 0:
+        return set(ids)
+    hit = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(sorted(ids), pa.string())))
+    clusters = pa.array(sorted(set(hit["cluster_id"].to_pylist())), pa.string())
+    members = previous.filter(pc.is_in(previous["cluster_id"], value_set=clusters))["article_id"]
+    return set(ids) | set(members.to_pylist())
 
 
 def _in_window(path: str, lo: date, hi: date) -> bool:

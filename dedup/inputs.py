@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,54 @@ def load_docs(path: str, *, endpoint_url: str | None = None) -> list[Doc]:
         raise InputError(f"{path}: no rows to deduplicate")
     _check_ids_unique(table, path)
     return _to_docs(table)
+
+
+def iter_doc_batches(
+    path: str, *, batch_rows: int = 50_000, endpoint_url: str | None = None
+) -> Iterator[list[Doc]]:
+    """The rows of `path` as `Doc`s, `batch_rows` at a time: Parquet is streamed by record batch,
+    so a table larger than memory can be deduplicated. Checks as `load_docs`, ids across batches too.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        loc = resolve(path, endpoint_url=endpoint_url)
+    except StorageError as exc:
+        raise InputError(f"cannot open {path}: {exc}") from exc
+    seen: set[str] = set()
+    rows = 0
+    wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME}
+    for f in _input_files(loc):
+        if _format_of(f) == "parquet":
+            try:
+                pf = pq.ParquetFile(f, filesystem=loc.fs)
+                columns = [n for n in pf.schema_arrow.names if n in wanted]
+                tables = (
+                    pa.Table.from_batches([b])
+                    for b in pf.iter_batches(batch_size=batch_rows, columns=columns)
+                )
+                for table in tables:
+                    yield _checked_batch(_normalise(table, f), f, seen)
+                    rows += table.num_rows
+            except (OSError, pa.ArrowException) as exc:
+                raise InputError(f"cannot read {f} as Parquet: {exc}") from exc
+        else:
+            table = _normalise(_read_file(loc.fs, f), f)
+            for start in range(0, table.num_rows, batch_rows):
+                yield _checked_batch(table.slice(start, batch_rows), f, seen)
+            rows += table.num_rows
+    if rows == 0:
+        raise InputError(f"{path}: no rows to deduplicate")
+
+
+def _checked_batch(table: pa.Table, path: str, seen: set[str]) -> list[Doc]:
+    _check_ids_unique(table, path)
+    docs = _to_docs(table)
+    for d in docs:
+        if d.id in seen:
+            raise InputError(f"{path}: duplicate id {d.id!r} (it appears in two batches)")
+        seen.add(d.id)
+    return docs
 
 
 def docs_from_table(table: pa.Table, *, where: str = "table") -> list[Doc]:

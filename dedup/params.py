@@ -28,12 +28,15 @@ class MinHashParams:
 class MatchParams:
     """When two texts count as copies, and of which kind (DESIGN.md relations)."""
 
-    #: Candidates: pairs sharing at least this many anchors ...
+    #: Candidates: each text is looked up by this many of its anchors (the smallest hashes) ...
+    index_keys: int = 16
+    #: ... and proposed with a text holding at least this many of them ...
     min_shared_anchors: int = 2
-    #: ... where an anchor held by more documents than this is too common to propose pairs.
-    max_anchor_df: int = 200
-    #: ... and at least this share of the smaller text's anchors: less cannot pass verification.
+    #: ... and this share of them (an estimate of containment): less cannot pass verification.
     min_candidate_containment: float = 0.2
+    #: A key held by more texts than this is too common (a stock phrase) to propose pairs; copies
+    #: of a story run more often than this still meet through their rarer keys and their exact text.
+    max_anchor_df: int = 100
     #: A paragraph is "found" in the other text when this share of its anchors is there.
     paragraph_found: float = 0.5
     #: Share of a text (by words) found in the other for it to count as inside it.

@@ -119,6 +119,7 @@ def planted_corpus(
     seed: int = 0,
     paragraphs: Sequence[str] | None = None,
     start: datetime = datetime(2026, 3, 1, tzinfo=UTC),
+    id_prefix: str = "s",
 ) -> Planted:
     """`n_stories` stories; a share `copy_rate` of them get 1-4 planted copies or versions."""
     rng = np.random.default_rng(seed)
@@ -130,7 +131,7 @@ def planted_corpus(
         length = max(60, int(rng.normal(mean_words, mean_words / 3)))
         story = w.story(length)
         when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 30)))
-        sid = f"s{s:07d}"
+        sid = f"{id_prefix}{s:07d}"
         docs.append(Doc(sid, "\n\n".join(story), source=f"pub{s % 50}", published_at=when))
         cluster[sid], kind[sid] = sid, "original"
         if rng.random() >= copy_rate:

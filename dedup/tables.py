@@ -96,39 +96,45 @@ def links_table(links: Sequence[Link], dates: Mapping[str, str], *, run_id: str)
     )
 
 
-def read_clusters(root: Location) -> pa.Table:
-    """The current `clusters/` rows (with `date`), empty when there are none yet."""
-    table = read_dataset(root.child("clusters"))
+def read_membership(root: Location) -> pa.Table:
+    """article_id, cluster_id and date of every row of `clusters/`: the narrow read an update needs."""
+    table = read_dataset(root.child("clusters"), columns=["article_id", "cluster_id", "date"])
     if table is None:
-        return CLUSTERS_SCHEMA.empty_table()
-    if "date" in table.column_names:
-        table = table.set_column(
-            table.column_names.index("date"), "date", pc.cast(table["date"], pa.string())
-        )
-    return table.select(CLUSTERS_SCHEMA.names).cast(CLUSTERS_SCHEMA)
+        return pa.table({n: pa.array([], pa.string()) for n in ("article_id", "cluster_id", "date")})
+    return table.set_column(2, "date", pc.cast(table["date"], pa.string()))
 
 
-def upsert_clusters(root: Location, rows: pa.Table) -> list[str]:
+def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None = None) -> list[str]:
     """Replace the rows of these articles in `clusters/`, rewriting only the partitions they touch.
 
-    An article whose partition changed is removed from its old partition too.
+    An article whose partition changed is removed from its old partition too. `membership` (from
+    `read_membership`) saves reading it again.
     """
-    current = read_clusters(root)
-    changed = set(rows["article_id"].to_pylist())
-    old_dates = current.filter(pc.is_in(current["article_id"], value_set=pa.array(sorted(changed))))["date"]
-    touched = set(rows["date"].to_pylist()) | set(old_dates.to_pylist())
-    keep = current.filter(
-        pc.and_(
-            pc.is_in(current["date"], value_set=pa.array(sorted(touched))),
-            pc.invert(pc.is_in(current["article_id"], value_set=pa.array(sorted(changed)))),
-        )
-    )
-    merged = pa.concat_tables([keep, rows.cast(CLUSTERS_SCHEMA)]).sort_by("article_id")
+    membership = membership if membership is not None else read_membership(root)
+    changed = pa.array(sorted(set(rows["article_id"].to_pylist())), pa.string())
+    old_dates = membership.filter(pc.is_in(membership["article_id"], value_set=changed))["date"]
+    touched = sorted(set(rows["date"].to_pylist()) | set(old_dates.to_pylist()))
     loc = root.child("clusters")
+    files = [p for p in list_files(loc) if any(f"/date={d}/" in p for d in touched)]
+    parts = []
+    if files:
+        import pyarrow.dataset as pads
+
+        current = pads.dataset(
+            files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+        ).to_table()
+        current = current.set_column(
+            current.column_names.index("date"), "date", pc.cast(current["date"], pa.string())
+        )
+        parts.append(
+            current.filter(pc.invert(pc.is_in(current["article_id"], value_set=changed)))
+            .select(CLUSTERS_SCHEMA.names)
+            .cast(CLUSTERS_SCHEMA)
+        )
+    merged = pa.concat_tables([*parts, rows.cast(CLUSTERS_SCHEMA)]).sort_by("article_id")
     written = write_partitioned(merged, loc, partition_col="date", file_stem=STATE_STEM)
-    emptied = [d for d in touched if d not in set(merged["date"].to_pylist())]
-    stale = [p for p in list_files(loc) if any(f"/date={d}/" in p for d in emptied)]
-    delete_files(loc, stale)
+    emptied = set(touched) - set(merged["date"].to_pylist())
+    delete_files(loc, [p for p in files if any(f"/date={d}/" in p for d in emptied)])
     return written
 
 

@@ -71,3 +71,28 @@ def test_cluster_ids_survive_new_members_and_merges(tmp_path: Path) -> None:
         assert rows[doc_id] == cid
     for c in copies:
         assert rows[c.id] == rows[corpus.cluster[c.id]]
+
+
+def test_offline_dedup_then_incremental_batches_equal_one_pass(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup.offline import dedup_table
+
+    docs = planted_corpus(120, copy_rate=0.6, seed=31).docs
+    first, later = docs[:100], docs[100:]
+    path = tmp_path / "first.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": [d.id for d in first],
+                "text": [d.text for d in first],
+                "published_at": [d.published_at for d in first],
+            }
+        ),
+        path,
+    )
+    out = tmp_path / "out"
+    dedup_table(str(path), resolve(str(out)), run_id="offline", batch_rows=33)
+    DedupIndex(resolve(str(out))).update(later, run_id="later")
+    assert _groups_from(out) == _one_pass(docs)

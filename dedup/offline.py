@@ -1,0 +1,48 @@
+"""`copydesk dedup`: deduplicate a table of texts on disk into `clusters/` and `links/`.
+
+The texts are streamed: fingerprinted a batch at a time and dropped, so only the sketches of the
+whole table are in memory at once. A second, narrow read fetches the texts of the expanded copies
+to say what each added. The sketches are stored as the dedup index, so later batches of articles
+can be matched against this table incrementally (`DedupIndex.update`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dedup.dataset import Location
+from dedup.engine import deduplicate_batches, fill_added_text
+from dedup.index import DedupIndex
+from dedup.inputs import iter_doc_batches
+from dedup.params import DedupParams
+from dedup.records import EXPANDED, DedupResult
+from dedup.tables import replace_all
+
+
+@dataclass(slots=True)
+class OfflineRun:
+    """What a dedup of a table wrote."""
+
+    articles: int
+    result: DedupResult
+    links: int
+
+
+def dedup_table(
+    path: str, root: Location, *, run_id: str, params: DedupParams | None = None, batch_rows: int = 50_000
+) -> OfflineRun:
+    """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/` and `root/links/`."""
+    params = params or DedupParams()
+    docs, fp, result = deduplicate_batches(iter_doc_batches(path, batch_rows=batch_rows), params)
+    expanded = {a.article_id for a in result.assignments if a.relation == EXPANDED}
+    if expanded:
+        texts = {
+            d.id: d.text
+            for batch in iter_doc_batches(path, batch_rows=batch_rows)
+            for d in batch
+            if d.id in expanded
+        }
+        fill_added_text(result, fp, [d.id for d in docs], texts, params)
+    _, links = replace_all(result, docs, root, run_id=run_id)
+    DedupIndex(root, params).bootstrap(docs, fp)
+    return OfflineRun(articles=len(docs), result=result, links=links)
