@@ -6,13 +6,26 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test check clean
+.PHONY: demo test check eval eval-extract bench clean
 
 demo: $(VENV)/.installed
 	$(BIN)/copydesk demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Measurements on ../shared/data (skipped where it is absent); each writes its section of docs/benchmarks.md.
+DATA ?= ../shared/data
+
+eval: $(VENV)/.installed-test
+	$(BIN)/python -m dedup.evaluate $(DATA)/syndication-dev --out docs/benchmarks.md
+
+eval-extract: $(VENV)/.installed-test
+	$(BIN)/python -m ingest.evaluate $(DATA)/extraction/scrapinghub-aeb
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m flows.bench --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
+	$(BIN)/python -m flows.bench_ingest
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check ingest dedup flows tests

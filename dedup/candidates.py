@@ -21,26 +21,59 @@ _EXPAND_CHUNK = 1 << 22  # hits expanded at once: bounds the memory of common ke
 
 @dataclass(slots=True)
 class Probe:
-    """A set of texts ready to be looked up in and to look up with: its anchors sorted by value
-    (with the text holding each) and its keys, each text's `index_keys` smallest anchors."""
+    """A set of texts ready to be looked up in and to look up with.
 
-    vals: np.ndarray  # uint64, every anchor, sorted
-    docs: np.ndarray  # int32, the text holding each of vals
+    Its anchors are packed with the text holding each, `value << doc_bits | text` truncated to 64
+    bits, and sorted in place: one array, no argsort, so a million texts fit in a few GB. Looking a
+    value up compares its top `64 - doc_bits` bits only; the odd collision of two shingles there
+    adds one stray hit to a pair, far below the hits a candidate needs. Its keys are each text's
+    `index_keys` smallest anchors.
+    """
+
+    packed: np.ndarray  # uint64, (anchor >> doc_bits) << doc_bits | text, sorted
+    doc_bits: int
     key_vals: np.ndarray  # uint64, keys, text by text
     key_docs: np.ndarray  # int64
+    keys_packed: np.ndarray  # uint64, the keys packed and sorted like `packed`
     counts: np.ndarray  # int64, anchors per text
 
     @staticmethod
     def of(fp: Fingerprints, index_keys: int) -> Probe:
         n = len(fp)
         counts = np.diff(fp.anchor_offsets)
+        doc_bits = max(1, (n - 1).bit_length())
+        shift = np.uint64(doc_bits)
+        packed = fp.anchors >> shift
+        packed <<= shift
+        for lo in range(0, n, 1 << 16):  # a slice of texts at a time: no second full-size array
+            hi = min(n, lo + (1 << 16))
+            a, b = fp.anchor_offsets[lo], fp.anchor_offsets[hi]
+            packed[a:b] |= np.repeat(np.arange(lo, hi, dtype=np.uint64), counts[lo:hi])
+        packed.sort()
         # Anchors are sorted within each text: its keys are the first `index_keys` of them.
         key_pos = (fp.anchor_offsets[:-1, None] + np.arange(index_keys)[None, :]).ravel()
         key_docs = np.repeat(np.arange(n, dtype=np.int64), index_keys)
         real = key_pos < fp.anchor_offsets[1:][key_docs]
-        order = np.argsort(fp.anchors, kind="stable")
-        docs = np.repeat(np.arange(n, dtype=np.int32), counts)[order]
-        return Probe(fp.anchors[order], docs, fp.anchors[key_pos[real]], key_docs[real], counts)
+        key_vals, key_docs = fp.anchors[key_pos[real]], key_docs[real]
+        keys_packed = ((key_vals >> shift) << shift) | key_docs.astype(np.uint64)
+        keys_packed.sort()
+        return Probe(packed, doc_bits, key_vals, key_docs, keys_packed, counts)
+
+    def range_of(self, values: np.ndarray, *, keys: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Positions [lo, hi) in `packed` (or `keys_packed`) of the entries equal to each of
+        `values`, compared on their top bits."""
+        table = self.keys_packed if keys else self.packed
+        shift = np.uint64(self.doc_bits)
+        top = values >> shift
+        lo = np.searchsorted(table, top << shift, side="left")
+        hi = np.searchsorted(table, (top + np.uint64(1)) << shift, side="left")
+        # A value whose top bits are all ones wraps to 0 above: everything after lo is its range.
+        hi = np.where(top == (np.uint64(0xFFFFFFFFFFFFFFFF) >> shift), table.size, hi)
+        return lo, hi
+
+    def docs_at(self, positions: np.ndarray, *, keys: bool = False) -> np.ndarray:
+        table = self.keys_packed if keys else self.packed
+        return (table[positions] & np.uint64((1 << self.doc_bits) - 1)).astype(np.int64)
 
 
 def anchor_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) -> np.ndarray:
@@ -67,14 +100,28 @@ def anchor_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) ->
     return np.stack([code // n, code % n], axis=1)
 
 
-def cross_pairs(history: Probe, new: Probe, params: MatchParams) -> np.ndarray:
-    """Pairs (history text, new text) that may hold one another, looked up both ways."""
+def cross_pairs(history: Probe, new: Probe, new_fp: Fingerprints, params: MatchParams) -> np.ndarray:
+    """Pairs (history text, new text) that may hold one another, looked up both ways; each lookup
+    goes from the small new batch into the large history, so it costs little however large that is.
+    """
+    # New keys among the history's anchors.
     h1, o1 = _hits(new.key_docs, new.key_vals, history, new.counts, params, same_set=False)
-    h2, o2 = _hits(history.key_docs, history.key_vals, new, history.counts, params, same_set=False)
-    hist = np.concatenate([o1, h2])
-    fresh = np.concatenate([h1, o2])
+    # History keys among the new anchors: look the new anchors up in the history's sorted keys.
+    lo, hi = history.range_of(new_fp.anchors, keys=True)
+    df = hi - lo
+    anchor_docs = np.repeat(np.arange(len(new_fp), dtype=np.int64), np.diff(new_fp.anchor_offsets))
+    ok = (df >= 1) & (df <= params.max_anchor_df)
+    lo, df, anchor_docs = lo[ok], df[ok], anchor_docs[ok]
+    within = np.arange(int(df.sum())) - np.repeat(np.cumsum(df) - df, df)
+    holder = history.docs_at(np.repeat(lo, df) + within, keys=True)
     width = max(int(new.counts.size), 1)
-    code = np.unique(hist * width + fresh)
+    directed, hits = np.unique(holder * width + np.repeat(anchor_docs, df), return_counts=True)
+    sample = np.minimum(history.counts[directed // width], params.index_keys)
+    good = directed[
+        (hits >= np.minimum(params.min_shared_anchors, sample))
+        & (hits >= params.min_candidate_containment * sample)
+    ]
+    code = np.unique(np.concatenate([o1 * width + h1, good]))
     return np.stack([code // width, code % width], axis=1)
 
 
@@ -89,13 +136,12 @@ def _hits(
     new_from: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(holder, other) text pairs where enough of the holder's keys are among the other's anchors."""
-    lo = np.searchsorted(target.vals, key_vals, side="left")
-    hi = np.searchsorted(target.vals, key_vals, side="right")
+    lo, hi = target.range_of(key_vals)
     df = hi - lo
     ok = (df >= (2 if same_set else 1)) & (df <= params.max_anchor_df)
     if same_set and new_from:
         # Keys of history texts only matter where new texts hold them, and the other way round.
-        ok &= (key_docs >= new_from) | (target.docs[np.maximum(hi - 1, 0)] >= new_from)
+        ok &= (key_docs >= new_from) | (target.docs_at(np.maximum(hi - 1, 0)) >= new_from)
     key_docs, lo, df = key_docs[ok], lo[ok], df[ok]
     width = int(target.counts.size)
     holders: list[np.ndarray] = []
@@ -110,7 +156,7 @@ def _hits(
         d = df[start:stop]
         within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
         holder = np.repeat(key_docs[start:stop], d)
-        other = target.docs[np.repeat(lo[start:stop], d) + within].astype(np.int64)
+        other = target.docs_at(np.repeat(lo[start:stop], d) + within)
         keep = (holder != other) & (np.maximum(holder, other) >= new_from) if same_set else slice(None)
         directed, hits = np.unique(holder[keep] * width + other[keep], return_counts=True)
         sample = np.minimum(holder_counts[directed // width], params.index_keys)

@@ -83,6 +83,7 @@ def deduplicate_batches(
         parts.append(fingerprint([d.text for d in batch], params.minhash))
         metas.extend(replace(d, text="") for d in batch)
     fp = Fingerprints.concat(parts) if parts else fingerprint([], params.minhash)
+    del parts  # the pieces are copied into fp: do not hold them twice while grouping
     log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
     return metas, fp, group(metas, fp, params)
 

@@ -83,24 +83,44 @@ class IndexUpdate:
 
 @dataclass(slots=True)
 class Segment:
-    """The sketches of one stored file, ready to be matched against: files never change once
-    written, so a long-lived process keeps them (see `_CACHE`)."""
+    """Stored sketches ready to be matched against, from one or more files."""
 
     docs: list[Doc]
     fp: Fingerprints
     probe: Probe
     row: dict[str, int]
 
+    @staticmethod
+    def of(docs: list[Doc], fp: Fingerprints, index_keys: int) -> Segment:
+        return Segment(docs, fp, Probe.of(fp, index_keys), {d.id: i for i, d in enumerate(docs)})
 
-#: Segments by file URI and parameters, kept for the life of the process.
-_CACHE: dict[tuple[str, str], Segment] = {}
-_IDS: dict[str, list[str]] = {}
+    @staticmethod
+    def merge(parts: Sequence[Segment], index_keys: int) -> Segment:
+        docs = [d for p in parts for d in p.docs]
+        return Segment.of(docs, Fingerprints.concat([p.fp for p in parts]), index_keys)
+
+
+@dataclass(slots=True)
+class _View:
+    """The history a process has loaded from one index: files never change once written, so a
+    long-lived process (a scheduled worker) keeps them, in a few segments merged by size."""
+
+    files: set[str] = field(default_factory=set)  # files whose sketches are in `segments`
+    segments: list[Segment] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)  # every stored article id ...
+    id_files: set[str] = field(default_factory=set)  # ... read from these files
+    membership: pa.Table | None = None  # clusters/ (article_id, cluster_id, date) as last written ...
+    clusters_state: list[tuple[str, int, int]] = field(default_factory=list)  # ... when its files were these
+
+
+#: What this process has loaded, by index location and parameters.
+_VIEWS: dict[tuple[str, str], _View] = {}
+_MAX_SEGMENTS = 8
 
 
 def clear_cache() -> None:
     """Forget the sketches this process has loaded."""
-    _CACHE.clear()
-    _IDS.clear()
+    _VIEWS.clear()
 
 
 class DedupIndex:
@@ -112,14 +132,18 @@ class DedupIndex:
         self.window = timedelta(days=window_days)
         self.sketches = root.child("index", self.params.tag(), "sketches")
 
+    def _view(self) -> _View:
+        return _VIEWS.setdefault((self.sketches.uri, self.params.tag()), _View())
+
     def known_ids(self) -> set[str]:
-        ids: set[str] = set()
+        """Ids of every article in the index (kept, and extended by each file this process reads)."""
+        view = self._view()
         for path in list_files(self.sketches):
-            if path not in _IDS:
+            if path not in view.id_files:
                 table = pq.read_table(path, columns=["article_id"], filesystem=self.sketches.fs)
-                _IDS[path] = table["article_id"].to_pylist()
-            ids.update(_IDS[path])
-        return ids
+                view.ids.update(table["article_id"].to_pylist())
+                view.id_files.add(path)
+        return view.ids
 
     def update(self, docs: Sequence[Doc], *, run_id: str) -> IndexUpdate:
         """Match a batch against the history, regroup what it touches, and store the result."""
@@ -139,10 +163,10 @@ class DedupIndex:
         out.history_loaded = sum(len(s.docs) for s in segments)
         probe = Probe.of(fp_new, self.params.match.index_keys)
         met = {
-            seg_i: cross_pairs(seg.probe, probe, self.params.match)[:, 0]
+            seg_i: cross_pairs(seg.probe, probe, fp_new, self.params.match)[:, 0]
             for seg_i, seg in enumerate(segments)
         }
-        previous = read_membership(self.root)
+        previous = self._membership()
         met_ids = {segments[i].docs[j].id for i, rows in met.items() for j in rows.tolist()}
         wanted = _with_cluster_members(met_ids, previous)
         hist_docs: list[Doc] = []
@@ -183,23 +207,43 @@ class DedupIndex:
             )
 
     def _window(self, new: Sequence[Doc]) -> list[Segment]:
+        """The history to match `new` against: every stored file within the window of its dates,
+        plus whatever this process already holds (more history never changes a decision)."""
         days = [d.published_at or d.fetched_at for d in new]
         dated = [x for x in days if x is not None]
         lo = (min(dated) - self.window).date() if dated else date.min
         hi = (max(dated) + self.window).date() if dated else date.max
-        tag = self.params.tag()
-        segments = []
-        for path in list_files(self.sketches):
-            if not _in_window(path, lo, hi):
-                continue
-            key = (path, tag)
-            if key not in _CACHE:
+        view = self._view()
+        missing = [p for p in list_files(self.sketches) if p not in view.files and _in_window(p, lo, hi)]
+        keys = self.params.match.index_keys
+        if missing:
+            loaded = []
+            for path in missing:
                 table = pq.read_table(path, filesystem=self.sketches.fs)
-                docs, fp = sketches_to_docs(table, self.params.minhash.num_perm)
-                probe = Probe.of(fp, self.params.match.index_keys)
-                _CACHE[key] = Segment(docs, fp, probe, {d.id: i for i, d in enumerate(docs)})
-            segments.append(_CACHE[key])
-        return segments
+                loaded.append(sketches_to_docs(table, self.params.minhash.num_perm))
+            docs = [d for part, _ in loaded for d in part]
+            view.segments.append(Segment.of(docs, Fingerprints.concat([fp for _, fp in loaded]), keys))
+            view.files.update(missing)
+        if len(view.segments) > _MAX_SEGMENTS:
+            # Size-tiered: the small segments merge into one, the large ones stay as they are.
+            largest = max(len(s.docs) for s in view.segments)
+            small = [s for s in view.segments if 2 * len(s.docs) < largest]
+            if len(small) > 1:
+                view.segments = [s for s in view.segments if 2 * len(s.docs) >= largest]
+                view.segments.append(Segment.merge(small, keys))
+        return list(view.segments)
+
+    def _clusters_files(self) -> list[tuple[str, int, int]]:
+        loc = self.root.child("clusters")
+        infos = loc.fs.get_file_info(list_files(loc))
+        return [(i.path, i.size or 0, i.mtime_ns or 0) for i in infos]
+
+    def _membership(self) -> pa.Table:
+        """clusters/ membership: kept from this process's last write unless the files changed since."""
+        view = self._view()
+        if view.membership is None or view.clusters_state != self._clusters_files():
+            view.membership = read_membership(self.root)
+        return view.membership
 
     def _stable_ids(
         self, rows: list[Assignment], docs: Sequence[Doc], previous: pa.Table
@@ -247,7 +291,14 @@ class DedupIndex:
         dates = {d.id: doc_date(d) for d in sub_docs}
         if links:
             write_links(self.root, links_table(links, dates, run_id=run_id), file_stem=stem)
-        upsert_clusters(self.root, clusters_table(assignments, dates, run_id=run_id), previous)
+        rows = clusters_table(assignments, dates, run_id=run_id)
+        upsert_clusters(self.root, rows, previous)
+        view = self._view()
+        changed = pc.is_in(previous["article_id"], value_set=rows["article_id"])
+        view.membership = pa.concat_tables(
+            [previous.filter(pc.invert(changed)), rows.select(["article_id", "cluster_id", "date"])]
+        )
+        view.clusters_state = self._clusters_files()
         write_partitioned(docs_to_sketches(new, fp_new), self.sketches, partition_col="date", file_stem=stem)
 
 

@@ -120,6 +120,7 @@ def planted_corpus(
     paragraphs: Sequence[str] | None = None,
     start: datetime = datetime(2026, 3, 1, tzinfo=UTC),
     id_prefix: str = "s",
+    spread_days: int = 30,
 ) -> Planted:
     """`n_stories` stories; a share `copy_rate` of them get 1-4 planted copies or versions."""
     rng = np.random.default_rng(seed)
@@ -130,7 +131,7 @@ def planted_corpus(
     for s in range(n_stories):
         length = max(60, int(rng.normal(mean_words, mean_words / 3)))
         story = w.story(length)
-        when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 30)))
+        when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * spread_days)))
         sid = f"{id_prefix}{s:07d}"
         docs.append(Doc(sid, "\n\n".join(story), source=f"pub{s % 50}", published_at=when))
         cluster[sid], kind[sid] = sid, "original"

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dedup.report import commit, replace_section
+
 
 def _texts(data: Path, n: int, words: int) -> list[str]:
     from dedup.synth import newswire_paragraphs, planted_corpus
@@ -124,6 +126,7 @@ def bench_incremental(corpus: Path, out: Path, *, batch: int = 1000) -> dict[str
     against the index that `copydesk dedup` left in `out`: the first with nothing loaded (the
     history window is read from the store), the second in the same process, as a scheduled worker
     that keeps the sketches it read."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from dedup.dataset import resolve
@@ -131,21 +134,31 @@ def bench_incremental(corpus: Path, out: Path, *, batch: int = 1000) -> dict[str
     from dedup.records import Doc
     from dedup.synth import planted_corpus
 
-    history = pq.ParquetFile(corpus)
-    sample = history.read_row_group(0, columns=["id", "text", "published_at"]).slice(0, 2 * batch // 3)
-    rows = sample.to_pylist()
+    # A scheduled run's batch: articles published on the history's last day, a third of them
+    # copies of its most recent articles (the window reaches back 30 days).
+    table = pq.read_table(corpus, columns=["id", "text", "published_at"])
+    last = max(table["published_at"].to_pylist())
+    newest = pc.sort_indices(table, sort_keys=[("published_at", "descending")])[: 2 * batch // 3]
+    rows = table.take(newest).to_pylist()
+    del table
     results = {}
     clear_cache()
     for k, name in enumerate(("cold", "warm")):
         fresh = planted_corpus(
-            2 * batch, copy_rate=0.0, mean_words=500, seed=1000 + k, id_prefix=f"n{k}-"
+            2 * batch,
+            copy_rate=0.0,
+            mean_words=500,
+            seed=1000 + k,
+            id_prefix=f"n{k}-",
+            start=last - timedelta(days=1),
+            spread_days=1,
         ).docs
         extra = fresh[batch:]  # the explainers added to the copies: text no other article has
         copies = [
             Doc(
                 f"copy{k}-{r['id']}",
                 r["text"] + "\n\nAdded context: " + extra[i].text,
-                published_at=r["published_at"] + timedelta(hours=1),
+                published_at=last + timedelta(hours=1),
             )
             for i, r in enumerate(rows[k * batch // 3 : (k + 1) * batch // 3])
         ]
@@ -201,20 +214,11 @@ def _lsh_baseline(texts: list[str], total: int) -> float:
     return (time.perf_counter() - t0) * total / len(texts)
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def render(fp: dict[str, float], dedups: list[dict[str, float]], inc: dict[str, float] | None) -> str:
     lines = [
         "## Speed (`make bench`)",
         "",
-        f"Measured on commit `{_commit()}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"Measured on commit `{commit()}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Baselines ran in the same run.",
         "",
         "| what | Copydesk | baseline | ratio |",
@@ -268,21 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"incremental: {inc}", flush=True)
     table = render(fp, dedups, inc)
     print(table)
-    _replace_section(args.out, "## Speed (`make bench`)", table)
+    replace_section(args.out, "## Speed (`make bench`)", table)
     return 0
-
-
-def _replace_section(path: Path, heading: str, body: str) -> None:
-    """Replace the section under `heading` in `path` (to the next `## `), or append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    start = text.find(heading)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + body + (text[end + 1 :] if end >= 0 else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
