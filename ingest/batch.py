@@ -2,6 +2,10 @@
 
 Every input ends as exactly one `Article` or one `ErrorRecord` (stage = where it failed,
 kind = the exception's class name): a bad page is counted and reported, never raised, never lost.
+
+Fetching runs async in this process; each page is archived as it arrives and handed to the
+extraction pool (`ingest.pool`), so fetching, archiving and extracting overlap and extraction
+uses every core. ``workers=1`` extracts in this process.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from ingest.archive import RawArchive
 from ingest.errors import IngestError
 from ingest.extract import MIN_WORDS, extract_page
 from ingest.failures import Stage, error_record
-from ingest.fetch import FetchConfig, fetch_pages
+from ingest.fetch import FetchConfig, FetchOutcome, fetch_pages
+from ingest.pool import ExtractJobs, Failure
 from ingest.records import Article, ErrorRecord, PageRef, RawPage
 from ingest.urls import article_id_for
 
@@ -57,19 +62,28 @@ def ingest_refs(
     archive: RawArchive,
     run_id: str,
     min_words: int = MIN_WORDS,
+    workers: int | None = None,
 ) -> BatchResult:
-    """Fetch, archive and extract `refs`; one article or one error row per ref."""
+    """Fetch, archive and extract `refs`; one article or one error row per ref.
+
+    Args:
+        workers: extraction processes (None: one per CPU, `ingest.pool.default_workers`; 1: this process).
+    """
     started = time.monotonic()
     result = BatchResult()
     refs = _unique(refs, list(refs), result, run_id=run_id)
-    pages: list[RawPage] = []
-    for ref, outcome in zip(refs, fetch_pages(refs, fetch_config) if refs else [], strict=True):
+    jobs = _jobs(workers, min_words, len(refs))
+
+    def arrived(outcome: FetchOutcome) -> None:
         if isinstance(outcome, RawPage):
-            pages.append(outcome)
-        else:
-            _fail(result, ref, "fetch", outcome[1], run_id=run_id)
-    result.pages_fetched = len(pages)
-    _archive_and_extract(pages, result, archive=archive, run_id=run_id, min_words=min_words)
+            result.pages_fetched += 1
+            _archive_then_queue(outcome, jobs, result, archive=archive, run_id=run_id)
+
+    outcomes = fetch_pages(refs, fetch_config, on_result=arrived) if refs else []
+    for outcome in outcomes:
+        if not isinstance(outcome, RawPage):
+            _fail(result, outcome[0], "fetch", outcome[1], run_id=run_id)
+    collect_outcomes(jobs, result, run_id=run_id)
     _log_summary("refs", len(refs), result, started)
     return result
 
@@ -80,30 +94,65 @@ def ingest_pages(
     archive: RawArchive,
     run_id: str,
     min_words: int = MIN_WORDS,
+    workers: int | None = None,
 ) -> BatchResult:
-    """Archive and extract pages read from a WARC or a folder; one article or one error row per page."""
+    """Archive and extract pages read from a WARC or a folder; one article or one error row per page.
+
+    Args:
+        workers: extraction processes (None: one per CPU; 1: this process).
+    """
     started = time.monotonic()
     result = BatchResult(pages_fetched=len(pages))
     pages = _unique(pages, [p.ref for p in pages], result, run_id=run_id)
-    _archive_and_extract(pages, result, archive=archive, run_id=run_id, min_words=min_words)
+    jobs = _jobs(workers, min_words, len(pages))
+    for page in pages:
+        _archive_then_queue(page, jobs, result, archive=archive, run_id=run_id)
+    collect_outcomes(jobs, result, run_id=run_id)
     _log_summary("pages", len(pages), result, started)
     return result
 
 
-def _archive_and_extract(
-    pages: list[RawPage], result: BatchResult, *, archive: RawArchive, run_id: str, min_words: int
+def _jobs(workers: int | None, min_words: int, expected: int) -> ExtractJobs:
+    # extract_page is looked up here, at call time, so that tests may replace it (in-process only)
+    return ExtractJobs(workers=workers, min_words=min_words, expected=expected, extract=extract_page)
+
+
+def _archive_then_queue(
+    page: RawPage, jobs: ExtractJobs, result: BatchResult, *, archive: RawArchive, run_id: str
 ) -> None:
-    for page in pages:
-        stage: Stage = "archive"
-        try:
-            archived = dataclasses.replace(page, raw_uri=archive.put(page))
-            stage = "extract"
-            result.articles.append(extract_page(archived, min_words=min_words))
-        except IngestError as exc:
-            _fail(result, page.ref, stage, exc, run_id=run_id)
-        except Exception as exc:  # a library bug on one page must not stop the batch
-            log.warning("unexpected error at %s of %s: %r", stage, page.ref.url, exc, exc_info=True)
-            _fail(result, page.ref, stage, exc, run_id=run_id)
+    """Keep `page` in the raw archive, then queue it for extraction; an archive failure is an error row."""
+    try:
+        archived = dataclasses.replace(page, raw_uri=archive.put(page))
+    except IngestError as exc:
+        _fail(result, page.ref, "archive", exc, run_id=run_id)
+        return
+    except Exception as exc:  # a library bug on one page must not stop the batch
+        log.warning("unexpected error archiving %s: %r", page.ref.url, exc, exc_info=True)
+        _fail(result, page.ref, "archive", exc, run_id=run_id)
+        return
+    jobs.add(archived)
+
+
+def collect_outcomes(jobs: ExtractJobs, result: BatchResult, *, run_id: str) -> None:
+    """Wait for the extraction of every page queued in `jobs`; its articles and error rows go to `result`."""
+    for page, outcome in jobs.results():
+        if isinstance(outcome, Failure):
+            if not outcome.expected:
+                log.warning(
+                    "unexpected error extracting %s: %s: %s", page.ref.url, outcome.kind, outcome.message
+                )
+            result.errors.append(
+                error_record(
+                    url=page.ref.url,
+                    source=page.ref.source,
+                    stage="extract",
+                    error=outcome.message,
+                    run_id=run_id,
+                    kind=outcome.kind,
+                )
+            )
+        else:
+            result.articles.append(outcome)
 
 
 def _unique(items: list[T], refs: list[PageRef], result: BatchResult, *, run_id: str) -> list[T]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +26,8 @@ from ingest.fetch import FetchConfig, Fetcher, run_sync
 from ingest.records import ErrorRecord, PageRef, RawPage
 from ingest.sitemaps import parse_sitemap
 from ingest.sources import SourceSpec, parse_source
-from ingest.timeutil import in_window
+from ingest.state import DocumentState, FetchState, body_hash
+from ingest.timeutil import in_window, utcnow
 from ingest.urls import is_http_url, normalize_url, source_for
 from ingest.warc import WarcStats, iter_warc
 
@@ -46,6 +47,7 @@ class Discovery:
         documents: feeds, sitemaps or lists read.
         duplicates: refs dropped because an earlier one had the same URL.
         filtered: refs outside the ``[since, until)`` window.
+        unchanged: documents not modified since the `FetchState` given (304, or the same body).
     """
 
     refs: list[PageRef] = field(default_factory=list)
@@ -53,6 +55,7 @@ class Discovery:
     documents: int = 0
     duplicates: int = 0
     filtered: int = 0
+    unchanged: int = 0
 
 
 def discover_refs(
@@ -64,6 +67,7 @@ def discover_refs(
     until: datetime | None = None,
     max_sitemap_depth: int = 3,
     max_sitemaps: int = 500,
+    state: FetchState | None = None,
 ) -> Discovery:
     """The pages a ``feed:``, ``sitemap:`` or ``urls:`` source lists.
 
@@ -75,6 +79,8 @@ def discover_refs(
             sitemaps whose lastmod is before `since` are not read.
         max_sitemap_depth: nesting of sitemap indexes followed (1: only the sitemap given).
         max_sitemaps: sitemap documents read at most; the rest are reported as errors.
+        state: validators and hashes of documents read before (`ingest.state`): a feed or sitemap
+            not modified since yields no refs. Updated in place; the caller saves it.
 
     Raises:
         DiscoveryError: a malformed spec, or one of the kinds read by `iter_pages`.
@@ -95,6 +101,7 @@ def discover_refs(
                 since=since,
                 max_depth=max_sitemap_depth,
                 max_count=max_sitemaps,
+                state=state,
             )
         )
     refs, found.refs = found.refs, []
@@ -112,10 +119,11 @@ def discover_refs(
         else:
             found.filtered += 1
     log.info(
-        "%s: %d refs from %d documents (%d duplicates, %d outside the window, %d errors)",
+        "%s: %d refs from %d documents (%d unchanged; %d duplicates, %d outside the window, %d errors)",
         spec,
         len(found.refs),
         found.documents,
+        found.unchanged,
         found.duplicates,
         found.filtered,
         len(found.errors),
@@ -183,15 +191,18 @@ async def _read_documents(
     since: datetime | None,
     max_depth: int,
     max_count: int,
+    state: FetchState | None,
 ) -> None:
     """Read a feed, or a sitemap and (breadth first, level by level) the sitemaps it points to."""
     async with Fetcher(fetch_config) as fetcher:
 
+        def parse(data: bytes, url: str) -> Parsed:
+            return parse_feed(data, url=url) if spec.kind == "feed" else parse_sitemap(data, url=url)
+
         async def read(url: str) -> Parsed:
-            data = await fetcher.document(url) if is_http_url(url) else _read_local(url)
-            if spec.kind == "feed":
-                return parse_feed(data, url=url)
-            return parse_sitemap(data, url=url)
+            if state is None:
+                return parse(await fetcher.document(url) if is_http_url(url) else _read_local(url), url)
+            return await _read_if_changed(fetcher, url, state, found, parse)
 
         level = [spec.target]
         seen = {normalize_url(spec.target)}
@@ -244,6 +255,44 @@ async def _read_documents(
                     next_level.append(child)
             level = next_level
             depth += 1
+
+
+async def _read_if_changed(
+    fetcher: Fetcher,
+    url: str,
+    state: FetchState,
+    found: Discovery,
+    parse: Callable[[bytes, str], Parsed],
+) -> Parsed:
+    """Read `url` unless `state` shows it unchanged (then: no refs, and a sitemap index's known children)."""
+    known = state.get(url)
+    etag = last_modified = None
+    if is_http_url(url):
+        doc = await fetcher.document_if_changed(
+            url, etag=known.etag if known else None, last_modified=known.last_modified if known else None
+        )
+        data, etag, last_modified = doc.body, doc.etag, doc.last_modified
+    else:
+        data = _read_local(url)
+    digest = body_hash(data) if data is not None else None
+    if known is not None and (data is None or digest == known.content_hash):
+        found.unchanged += 1
+        known.checked_at = utcnow()
+        known.etag, known.last_modified = etag or known.etag, last_modified or known.last_modified
+        log.debug("%s not modified (%s)", url, "304" if data is None else "same content")
+        return Parsed(children=[(child, None) for child in known.children])
+    assert data is not None, "a 304 answers only a request that sent validators"
+    parsed = parse(data, url)
+    state.put(
+        DocumentState(
+            url=url,
+            etag=etag,
+            last_modified=last_modified,
+            content_hash=digest,
+            children=[child for child, _ in parsed.children],
+        )
+    )
+    return parsed
 
 
 def iter_pages(

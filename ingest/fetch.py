@@ -101,6 +101,16 @@ class FetchConfig:
 
 
 @dataclass(slots=True)
+class Document:
+    """A feed or sitemap as fetched: its final URL, body (None: not modified) and validators."""
+
+    url: str
+    body: bytes | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(slots=True)
 class _Answer:
     url: str
     status: int
@@ -164,7 +174,11 @@ class Fetcher:
     async def page(self, ref: PageRef) -> RawPage:
         """Fetch an HTML page. Raises a `FetchError` subclass."""
         answer = await self._get(
-            ref.url, accept=_PAGE_ACCEPT, max_bytes=self.config.max_bytes, html_only=True, robots=True
+            ref.url,
+            headers={"Accept": _PAGE_ACCEPT},
+            max_bytes=self.config.max_bytes,
+            html_only=True,
+            robots=True,
         )
         return RawPage(
             ref=ref,
@@ -177,15 +191,36 @@ class Fetcher:
 
     async def document(self, url: str) -> bytes:
         """Fetch a feed or sitemap body (any content type). Raises a `FetchError` subclass."""
-        answer = await self._get(
-            url, accept=_DOC_ACCEPT, max_bytes=self.config.max_document_bytes, html_only=False, robots=True
-        )
+        answer = await self.document_if_changed(url)
+        assert answer.body is not None, "no validators sent, so no 304"
         return answer.body
+
+    async def document_if_changed(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Document:
+        """Conditional GET of a feed or sitemap: ``Document.body`` is None when the server answers 304.
+
+        Raises a `FetchError` subclass.
+        """
+        headers = {"Accept": _DOC_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        answer = await self._get(
+            url, headers=headers, max_bytes=self.config.max_document_bytes, html_only=False, robots=True
+        )
+        return Document(
+            url=answer.url,
+            body=None if answer.status == 304 else answer.body,
+            etag=answer.headers.get("etag"),
+            last_modified=answer.headers.get("last-modified"),
+        )
 
     async def _get_robots(self, url: str) -> tuple[int, bytes]:
         answer = await self._get(
             url,
-            accept="text/plain",
+            headers={"Accept": "text/plain"},
             max_bytes=ROBOTS_MAX_BYTES,
             html_only=False,
             robots=False,
@@ -206,7 +241,7 @@ class Fetcher:
         self,
         url: str,
         *,
-        accept: str,
+        headers: dict[str, str],
         max_bytes: int,
         html_only: bool,
         robots: bool,
@@ -231,7 +266,7 @@ class Fetcher:
                     gate = self._gate(current)
                     gate.delay_s = max(gate.delay_s, min(delay, MAX_CRAWL_DELAY_S))
             answer = await self._with_retries(
-                current, accept=accept, max_bytes=max_bytes, html_only=html_only, truncate=truncate
+                current, headers=headers, max_bytes=max_bytes, html_only=html_only, truncate=truncate
             )
             location = answer.headers.get("location")
             if answer.status in _REDIRECTS and location:
@@ -242,6 +277,8 @@ class Fetcher:
                 seen.add(key)
                 current = target
                 continue
+            if answer.status == 304 and ("If-None-Match" in headers or "If-Modified-Since" in headers):
+                return answer  # not modified: what the conditional request asked
             if raise_status:
                 _check_status(answer)
             return answer
@@ -250,12 +287,12 @@ class Fetcher:
         raise Refused(f"more than {self.config.max_redirects} redirects from {url}")
 
     async def _with_retries(
-        self, url: str, *, accept: str, max_bytes: int, html_only: bool, truncate: bool
+        self, url: str, *, headers: dict[str, str], max_bytes: int, html_only: bool, truncate: bool
     ) -> _Answer:
         cfg = self.config
         for attempt in range(cfg.max_retries + 1):
             answer = await self._once(
-                url, accept=accept, max_bytes=max_bytes, html_only=html_only, truncate=truncate
+                url, headers=headers, max_bytes=max_bytes, html_only=html_only, truncate=truncate
             )
             if answer.status not in cfg.retry_statuses or attempt == cfg.max_retries:
                 return answer
@@ -270,14 +307,14 @@ class Fetcher:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
-        self, url: str, *, accept: str, max_bytes: int, html_only: bool, truncate: bool
+        self, url: str, *, headers: dict[str, str], max_bytes: int, html_only: bool, truncate: bool
     ) -> _Answer:
         assert self._client is not None, "use Fetcher as an async context manager"
         async with self._gate(url).slot(), self._global:
             try:
                 async with asyncio.timeout(self.config.timeout_s):
                     return await self._stream(
-                        url, accept=accept, max_bytes=max_bytes, html_only=html_only, truncate=truncate
+                        url, headers=headers, max_bytes=max_bytes, html_only=html_only, truncate=truncate
                     )
             except TimeoutError as exc:
                 raise FetchUnavailable(f"timed out after {self.config.timeout_s:g} s fetching {url}") from exc
@@ -285,10 +322,10 @@ class Fetcher:
                 raise translate_http_error(exc, url) from exc
 
     async def _stream(
-        self, url: str, *, accept: str, max_bytes: int, html_only: bool, truncate: bool
+        self, url: str, *, headers: dict[str, str], max_bytes: int, html_only: bool, truncate: bool
     ) -> _Answer:
         assert self._client is not None
-        async with self._client.stream("GET", url, headers={"Accept": accept}) as response:
+        async with self._client.stream("GET", url, headers=headers) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             status = response.status_code
             if not 200 <= status < 300:
@@ -366,20 +403,29 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
-async def afetch_pages(refs: list[PageRef], config: FetchConfig) -> list[RawPage | tuple[PageRef, Exception]]:
+FetchOutcome = RawPage | tuple[PageRef, Exception]
+
+
+async def afetch_pages(
+    refs: list[PageRef], config: FetchConfig, *, on_result: Callable[[FetchOutcome], None] | None = None
+) -> list[FetchOutcome]:
     """Async `fetch_pages`."""
     started = time.monotonic()
     async with Fetcher(config) as fetcher:
 
-        async def one(ref: PageRef) -> RawPage | tuple[PageRef, Exception]:
+        async def one(ref: PageRef) -> FetchOutcome:
+            outcome: FetchOutcome
             try:
-                return await fetcher.page(ref)
+                outcome = await fetcher.page(ref)
             except FetchError as exc:
                 log.debug("fetch failed: %s: %s", type(exc).__name__, exc)
-                return ref, exc
+                outcome = ref, exc
             except Exception as exc:  # a bug or an untranslated library error: keep it, never lose the ref
                 log.warning("unexpected error fetching %s: %r", ref.url, exc, exc_info=True)
-                return ref, exc
+                outcome = ref, exc
+            if on_result is not None:
+                on_result(outcome)
+            return outcome
 
         results = await asyncio.gather(*(one(ref) for ref in refs))
     failed = sum(1 for r in results if isinstance(r, tuple))
@@ -393,9 +439,15 @@ async def afetch_pages(refs: list[PageRef], config: FetchConfig) -> list[RawPage
     return list(results)
 
 
-def fetch_pages(refs: list[PageRef], config: FetchConfig) -> list[RawPage | tuple[PageRef, Exception]]:
-    """Fetch `refs`; one result per ref, in order: the page, or the ref with why it failed."""
-    return run_sync(lambda: afetch_pages(refs, config))
+def fetch_pages(
+    refs: list[PageRef], config: FetchConfig, *, on_result: Callable[[FetchOutcome], None] | None = None
+) -> list[FetchOutcome]:
+    """Fetch `refs`; one result per ref, in order: the page, or the ref with why it failed.
+
+    `on_result` is called with each result as it arrives (in the fetching thread, between requests),
+    so the caller can archive and extract while the rest is still being fetched.
+    """
+    return run_sync(lambda: afetch_pages(refs, config, on_result=on_result))
 
 
 def fetch_document(url: str, config: FetchConfig) -> bytes:

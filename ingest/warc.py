@@ -9,6 +9,7 @@ Reading streams the file record by record (local path or ``s3://``, never loaded
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -243,7 +244,7 @@ def encode_page(page: RawPage) -> bytes:
     if page.raw_uri:
         warc_headers[ORIGIN_HEADER] = page.raw_uri
     buf = io.BytesIO()
-    writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+    writer = WARCWriter(buf, gzip=False, warc_version="1.1")
     record = writer.create_warc_record(
         page.final_url,
         "response",
@@ -253,7 +254,9 @@ def encode_page(page: RawPage) -> bytes:
         warc_headers_dict=warc_headers,
     )
     writer.write_record(record)
-    return buf.getvalue()
+    # One record, one gzip member: what warcio's gzip=True writes, at level 6 rather than its 9,
+    # which costs twice the time of the whole fetch for a body smaller by well under 1%.
+    return gzip.compress(buf.getvalue(), compresslevel=6, mtime=0)
 
 
 def _ref_to_json(ref: PageRef) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ingest_helpers import Response, Site, routes
+from ingest_helpers import Response, Site, not_modified, routes
 
 from dedup.dataset import resolve
 from ingest.archive import RawArchive
@@ -22,10 +22,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         self.site.hits[path] += 1
+        self.site.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
         route = self.site.routes.get(path)
         answer = route(self.site.hits[path]) if route else Response(status=404, body=b"no such page")
         if answer.delay_s:
             time.sleep(answer.delay_s)
+        answer = not_modified(
+            answer, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
+        )
         try:
             self.send_response(answer.status)
             for name, value in answer.headers.items():

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 STORY = [
     "The harbour commission voted on Tuesday to extend the night ferry service to the northern islands "
@@ -156,9 +157,49 @@ class Site:
     base: str
     routes: dict[str, Callable[[int], Response]]
     hits: Counter[str] = field(default_factory=Counter)
+    #: (path, request headers lowercased) of every request, in order
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
+
+
+def not_modified(answer: Response, if_none_match: str | None, if_modified_since: str | None) -> Response:
+    """A 304 in place of `answer` when the request's validators match it, as a static file server does."""
+    etag, modified = answer.headers.get("ETag"), answer.headers.get("Last-Modified")
+    if answer.status == 200 and (
+        (if_none_match and etag and if_none_match == etag)
+        or (not if_none_match and if_modified_since and modified and if_modified_since == modified)
+    ):
+        return Response(status=304, headers={k: v for k, v in answer.headers.items() if k != "Content-Type"})
+    return answer
+
+
+def conditional_routes(base: str) -> dict[str, Callable[[int], Response]]:
+    """Feeds and sitemaps with validators, and one whose content changes on its third request."""
+    feed = rss_feed(base)
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}/cond/news.xml</loc></sitemap></sitemapindex>"
+    ).encode()
+
+    def changing(n: int) -> Response:
+        body = feed if n < 3 else feed.replace(b"herald-1", b"herald-1-updated").replace(b"ferry", b"ferry-2")
+        return Response(body=body, headers={"Content-Type": "application/rss+xml"})
+
+    return {
+        "/cond/etag.xml": lambda _n: Response(
+            body=feed, headers={"Content-Type": "application/rss+xml", "ETag": '"v1"'}
+        ),
+        "/cond/index.xml": lambda _n: Response(
+            body=index,
+            headers={"Content-Type": "application/xml", "Last-Modified": "Thu, 19 Mar 2026 12:00:00 GMT"},
+        ),
+        "/cond/news.xml": lambda _n: Response(
+            body=news_sitemap(base), headers={"Content-Type": "application/xml", "ETag": 'W/"news-1"'}
+        ),
+        "/cond/changing.xml": changing,
+    }
 
 
 def routes(base: str) -> dict[str, Callable[[int], Response]]:
@@ -234,4 +275,16 @@ def routes(base: str) -> dict[str, Callable[[int], Response]]:
             "<div><img src='a.jpg'></div></body></html>"
         ),
         "/private/secret.html": html(article_html("Secret story")),
+        **conditional_routes(base),
     }
+
+
+def crashing_extract(page: Any, *, min_words: int) -> Any:
+    """`extract_page`, except that a page whose URL holds ``crash`` kills the worker process running it."""
+    import os
+
+    from ingest.extract import extract_page
+
+    if "crash" in page.ref.url:
+        os._exit(3)
+    return extract_page(page, min_words=min_words)

@@ -47,9 +47,9 @@ def test_unexpected_failures_are_recorded_not_raised(archive: RawArchive, monkey
     def explode(page: RawPage, *, min_words: int) -> None:
         raise IndexError("a bug deep in a library")
 
-    monkeypatch.setattr(ingest.batch, "extract_page", explode)
+    monkeypatch.setattr(ingest.batch, "extract_page", explode)  # reaches this process only: workers=1
     result = ingest_pages(
-        [raw("https://a.example/1", article_html("One").encode())], archive=archive, run_id="r"
+        [raw("https://a.example/1", article_html("One").encode())], archive=archive, run_id="r", workers=1
     )
     assert result.articles == []
     assert [(e.stage, e.kind, e.message) for e in result.errors] == [

@@ -6,10 +6,15 @@ import sys
 MODULES = [
     "ingest.archive",
     "ingest.batch",
+    "ingest.config",
     "ingest.discover",
+    "ingest.evaluate",
     "ingest.extract",
     "ingest.fetch",
+    "ingest.pool",
+    "ingest.reextract",
     "ingest.sources",
+    "ingest.state",
     "ingest.tables",
 ]
 

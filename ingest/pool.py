@@ -1,0 +1,247 @@
+"""Extraction on every core: pages go to a process pool in chunks, articles come back.
+
+Extraction is CPU-bound (trafilatura parses and walks each page in Python), so one process
+extracts about as fast as one core allows. `ExtractJobs` hands pages to a pool of worker
+processes as they arrive, while the caller keeps fetching and archiving, and gives back one
+outcome per page, in the order the pages were added: the `Article`, or a `Failure` saying why not.
+
+- The pool lives for the whole process (created on first use, shut down at exit), so a batch
+  does not pay for starting workers; its processes come from a fork server, which is safe in a
+  process that runs threads (Prefect, the fetcher) and cheap to refork.
+- A worker that dies (killed, out of memory, a crash in native code) breaks the pool: the pages
+  it held are retried one by one in a fresh pool, and the page that kills a worker again becomes
+  a ``WorkerDied`` failure; the other pages are not lost.
+- ``workers=1`` (or 0) extracts in the calling process, as does any chunk while the pool cannot start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from ingest.errors import IngestError
+from ingest.extract import MIN_WORDS, extract_page
+from ingest.records import Article, RawPage
+
+log = logging.getLogger(__name__)
+
+#: Pages per chunk sent to a worker, at most: small enough to keep both cores busy until the end.
+MAX_CHUNK = 16
+#: Fresh pools tried while isolating a page that kills its worker, before giving up on the rest.
+MAX_RESTARTS = 3
+_PRELOAD = ["ingest.extract", "trafilatura", "htmldate", "py3langid"]
+
+ExtractFn = Callable[..., Article]
+
+_lock = threading.Lock()
+_executor: ProcessPoolExecutor | None = None
+_executor_workers = 0
+
+
+@dataclass(slots=True)
+class Failure:
+    """Why a page did not become an article: the exception's class name and message.
+
+    `expected` is False for errors that are not `IngestError`s (a library bug, a dead worker).
+    """
+
+    kind: str
+    message: str
+    expected: bool = True
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Failure:
+        return cls(type(exc).__name__, str(exc) or type(exc).__name__, isinstance(exc, IngestError))
+
+
+Outcome = Article | Failure
+
+
+def default_workers() -> int:
+    """Worker processes used when none is asked for: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _executor_for(workers: int) -> ProcessPoolExecutor:
+    """The shared pool, created (or resized) on first use."""
+    global _executor, _executor_workers
+    with _lock:
+        if _executor is None or _executor_workers != workers:
+            import multiprocessing
+
+            if _executor is not None:
+                _executor.shutdown(wait=False, cancel_futures=True)
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_PRELOAD)
+            _executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _executor_workers = workers
+            log.info("started an extraction pool of %d worker processes", workers)
+        return _executor
+
+
+def _discard(executor: ProcessPoolExecutor) -> None:
+    """Forget a broken pool (the next call starts a new one)."""
+    global _executor, _executor_workers
+    with _lock:
+        if _executor is executor:
+            _executor, _executor_workers = None, 0
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown() -> None:
+    """Stop the shared pool's workers (registered to run at exit)."""
+    global _executor, _executor_workers
+    with _lock:
+        executor, _executor, _executor_workers = _executor, None, 0
+    if executor is not None:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(shutdown)
+
+
+def warm_up(workers: int | None = None) -> list[int]:
+    """Start the shared pool's workers now rather than in the first batch; returns their process ids."""
+    count = default_workers() if workers is None else workers
+    if count <= 1:
+        return []
+    executor = _executor_for(count)
+    return sorted({f.result() for f in [executor.submit(os.getpid) for _ in range(count * 2)]})
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the shared pool's workers (empty while it is not running), for measurements."""
+    with _lock:
+        executor = _executor
+    return sorted(getattr(executor, "_processes", None) or {}) if executor is not None else []
+
+
+def extract_chunk(pages: list[RawPage], min_words: int, extract: ExtractFn = extract_page) -> list[Outcome]:
+    """Extract `pages` in this process; runs in the workers. Never raises for one page."""
+    out: list[Outcome] = []
+    for page in pages:
+        try:
+            out.append(extract(page, min_words=min_words))
+        except Exception as exc:  # one bad page must not lose its chunk; the caller logs unexpected ones
+            out.append(Failure.of(exc))
+    return out
+
+
+class ExtractJobs:
+    """Pages handed to the pool as they come (`add`); their outcomes, in order, from `results`.
+
+    Args:
+        workers: worker processes; None for `default_workers()`, 1 or less to extract in-process.
+        expected: how many pages will be added, to size the chunks (None: `MAX_CHUNK`).
+        extract: the function run on each page (a module-level function, so workers can import it).
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        min_words: int = MIN_WORDS,
+        expected: int | None = None,
+        extract: ExtractFn = extract_page,
+    ) -> None:
+        self.workers = default_workers() if workers is None else max(1, workers)
+        self.min_words = min_words
+        self.extract = extract
+        share = math.ceil(expected / (self.workers * 4)) if expected else MAX_CHUNK
+        self.chunk_size = max(1, min(MAX_CHUNK, share))
+        self._pages: list[RawPage] = []
+        self._pending: list[RawPage] = []
+        self._chunks: list[tuple[int, int, Future[list[Outcome]] | list[Outcome]]] = []
+        self._executor: ProcessPoolExecutor | None = None
+
+    def add(self, page: RawPage) -> None:
+        """Queue `page`; a full chunk goes to the pool at once (in-process, all wait for `results`)."""
+        self._pages.append(page)
+        self._pending.append(page)
+        if self.workers > 1 and len(self._pending) >= self.chunk_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        chunk, self._pending = self._pending, []
+        start = len(self._pages) - len(chunk)
+        self._chunks.append((start, len(chunk), self._submit(chunk)))
+
+    def _submit(self, chunk: list[RawPage]) -> Future[list[Outcome]] | list[Outcome]:
+        if self.workers <= 1:
+            return extract_chunk(chunk, self.min_words, self.extract)
+        executor = None
+        try:
+            executor = self._executor = _executor_for(self.workers)
+            return executor.submit(extract_chunk, chunk, self.min_words, self.extract)
+        except Exception as exc:  # no processes here (a daemonic worker, a sandbox, no semaphores)
+            log.warning("no extraction pool (%r): extracting in this process", exc)
+            if executor is not None:
+                _discard(executor)
+            self.workers = 1
+            return extract_chunk(chunk, self.min_words, self.extract)
+
+    def results(self) -> list[tuple[RawPage, Outcome]]:
+        """Wait for every page added; one (page, outcome) per page, in the order added."""
+        self._flush()
+        outcomes: list[Outcome | None] = [None] * len(self._pages)
+        broken: list[int] = []
+        for start, size, job in self._chunks:
+            if isinstance(job, list):
+                outcomes[start : start + size] = job
+                continue
+            try:
+                outcomes[start : start + size] = job.result()
+            except BrokenProcessPool:
+                broken.extend(range(start, start + size))
+            except Exception as exc:  # the chunk could not be sent or read back (pickling)
+                log.warning("extraction of %d pages failed in the pool: %r", size, exc)
+                outcomes[start : start + size] = [Failure.of(exc)] * size
+        if broken:
+            if self._executor is not None:
+                _discard(self._executor)
+            self._isolate(broken, outcomes)
+        done = [
+            (page, outcome)
+            for page, outcome in zip(self._pages, outcomes, strict=True)
+            if outcome is not None
+        ]
+        assert len(done) == len(self._pages), "every page has an outcome"
+        self._pages, self._chunks, self._executor = [], [], None
+        return done
+
+    def _isolate(self, indices: list[int], outcomes: list[Outcome | None]) -> None:
+        """Retry the pages of chunks whose worker died, one page per task, in fresh pools."""
+        log.warning("an extraction worker died; retrying its %d pages one by one", len(indices))
+        restarts = 0
+        for i in indices:
+            page = self._pages[i]
+            if restarts >= MAX_RESTARTS:
+                outcomes[i] = Failure("WorkerDied", "not extracted: extraction workers kept dying", False)
+                continue
+            executor = _executor_for(self.workers)
+            try:
+                future = executor.submit(extract_chunk, [page], self.min_words, self.extract)
+            except BrokenProcessPool:  # broken meanwhile by another batch sharing the pool
+                _discard(executor)
+                executor = _executor_for(self.workers)
+                future = executor.submit(extract_chunk, [page], self.min_words, self.extract)
+            try:
+                outcomes[i] = future.result()[0]
+            except BrokenProcessPool:
+                _discard(executor)
+                restarts += 1
+                outcomes[i] = Failure("WorkerDied", "the extraction worker died on this page", False)
+            except Exception as exc:
+                outcomes[i] = Failure.of(exc)

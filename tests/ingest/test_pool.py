@@ -1,0 +1,99 @@
+"""Extraction in the process pool: same articles as in-process, in order, and a dying worker loses nothing."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from ingest_helpers import STORY, article_html, crashing_extract
+
+from ingest import pool
+from ingest.archive import RawArchive
+from ingest.batch import ingest_pages
+from ingest.pool import ExtractJobs, Failure
+from ingest.records import Article, PageRef, RawPage
+from ingest.urls import source_for
+
+
+def raw(url: str, body: bytes) -> RawPage:
+    return RawPage(
+        ref=PageRef(url=url, source=source_for(url), discovered_from="test"),
+        final_url=url,
+        status=200,
+        headers={"content-type": "text/html"},
+        body=body,
+        fetched_at=datetime(2026, 3, 20, tzinfo=UTC),
+    )
+
+
+def pages(n: int) -> list[RawPage]:
+    out = []
+    for i in range(n):
+        paragraphs = STORY[i % 4 :] + STORY[: i % 4] if i % 5 else ["Too short."]
+        out.append(raw(f"https://a.example/{i}", article_html(f"Story {i}", paragraphs).encode()))
+    return out
+
+
+def test_pool_gives_the_in_process_outcomes_in_order(archive: RawArchive):
+    batch = pages(23)
+    here = ingest_pages(batch, archive=archive, run_id="r", workers=1)
+    pooled = ingest_pages(batch, archive=archive, run_id="r", workers=2)
+    assert [a.url for a in pooled.articles] == [a.url for a in here.articles]
+    assert [a.content_hash for a in pooled.articles] == [a.content_hash for a in here.articles]
+    assert [(e.url, e.kind) for e in pooled.errors] == [(e.url, e.kind) for e in here.errors]
+    assert len(pooled.articles) + len(pooled.errors) == 23 and len(pooled.errors) == 5
+    assert all(a.raw_uri and a.raw_uri.startswith(archive.root.uri) for a in pooled.articles)
+
+
+def test_pool_outlives_a_batch_and_its_workers_are_other_processes():
+    jobs = ExtractJobs(workers=2, expected=4)
+    for page in pages(4):
+        jobs.add(page)
+    assert len(jobs.results()) == 4
+    first = pool._executor
+    assert first is not None
+    jobs = ExtractJobs(workers=2, expected=4, extract=_pid_extract)
+    for page in pages(4):
+        jobs.add(page)
+    pids = {o.extra["pid"] for _, o in jobs.results() if isinstance(o, Article)}
+    assert pool._executor is first  # kept between batches, not started again
+    assert pids and os.getpid() not in {int(p) for p in pids}
+
+
+def _pid_extract(page: RawPage, *, min_words: int) -> Article:
+    from ingest.extract import extract_page
+
+    article = extract_page(page, min_words=0)
+    article.extra["pid"] = str(os.getpid())
+    return article
+
+
+def test_a_worker_that_dies_costs_only_its_page():
+    batch = pages(12)
+    batch[5] = raw("https://a.example/crash-here", article_html("Crash", STORY).encode())
+    jobs = ExtractJobs(workers=2, expected=len(batch), extract=crashing_extract)
+    for page in batch:
+        jobs.add(page)
+    results = jobs.results()
+    assert [p.ref.url for p, _ in results] == [p.ref.url for p in batch]
+    died = [(p.ref.url, o.kind) for p, o in results if isinstance(o, Failure) and not o.expected]
+    assert died == [("https://a.example/crash-here", "WorkerDied")]
+    assert sum(isinstance(o, Article) for _, o in results) == 12 - 1 - 2  # pages 0 and 10 are too short
+    # and the next batch gets a working pool
+    jobs = ExtractJobs(workers=2, expected=3)
+    for page in pages(3)[1:]:
+        jobs.add(page)
+    assert all(isinstance(o, Article) for _, o in jobs.results())
+
+
+def test_without_processes_pages_are_extracted_here(monkeypatch: pytest.MonkeyPatch):
+    def refuse(workers: int) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(pool, "_executor_for", refuse)
+    jobs = ExtractJobs(workers=2, expected=6)
+    for page in pages(6):
+        jobs.add(page)
+    outcomes = [o for _, o in jobs.results()]
+    assert len(outcomes) == 6 and sum(isinstance(o, Article) for o in outcomes) == 4  # 0 and 5 too short
