@@ -1,12 +1,17 @@
-"""The `copydesk` command: `demo`, `run` and `dedup`.
+"""The `copydesk` command.
 
     copydesk demo [--out DIR] [--port N]      the whole pipeline over a fictional newsroom on 127.0.0.1
     copydesk run SOURCE... [--out URI]        the pipeline over feeds, sitemaps, URL lists, WARCs, folders
     copydesk dedup INPUT --out DIR            dedup an existing JSONL/Parquet table of texts (no Prefect)
+    copydesk backfill SOURCE... --start D --end D [--out URI]    past days, one at a time (flows.commands)
+    copydesk serve [SOURCE...] [--out URI] [--cron EXPR]         the deployments, on a schedule
+    copydesk recluster --start D --end D [--out URI]             group a date range again
+    copydesk reextract [--out URI]                               rebuild articles/ from the raw archive
 
-Prefect is imported only by `demo` and `run`, after `flows.prefect_env.configure()` has set its
-environment. A `CopydeskError` ends the command with a one-line message on stderr: exit code 2
-when the input is at fault (bad file, unknown source), 1 otherwise.
+Prefect is imported only by the commands that run flows, after `flows.prefect_env.configure()`
+has set its environment. A `CopydeskError` ends the command with a one-line message on stderr:
+exit code 2 when the input is at fault (bad file, unknown source), 1 otherwise; 75 when another
+run holds the output root's lease (try again later).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: sysexits' EX_TEMPFAIL: another run holds the output root's lease.
+EXIT_BUSY = 75
 #: The demo site's fixed port: article ids come from URLs, so a second `copydesk demo` into the
 #: same folder finds the articles it already has instead of adding them again under a new port.
 DEMO_PORT = 8765
@@ -49,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except CopydeskError as exc:
-        print(f"copydesk: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"copydesk: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT if _is_bad_input(exc) else EXIT_FAILED
     except KeyboardInterrupt:
         print("copydesk: interrupted", file=sys.stderr)
@@ -94,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     dedup.add_argument("--out", required=True, help="folder (or s3://bucket/prefix) for clusters/ and links/")
     dedup.set_defaults(handler=_cmd_dedup)
+    from flows.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -101,7 +111,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from flows.prefect_env import DEFAULT_DATA_DIR, configure
 
     out = args.out or DEFAULT_DATA_DIR
-    _check_settings(out=out)
+    check_settings(out=out)
     configure(out)
     from flows.demo import DemoNewsroom
     from flows.pipeline import pipeline
@@ -116,8 +126,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         summary = pipeline(site.sources(), out, allow_loopback=True, per_host_delay_s=0.0)
     finally:
         site.stop()
-    _print_summary(summary, title="Copydesk demo")
-    return 0
+    return print_summary(summary, title="Copydesk demo")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -126,46 +135,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     for spec in args.sources:  # a typo is the user's to fix now, not an errors/ row after a run
         parse_source(spec)
-    _check_settings(out=args.out, batch_size=args.batch_size)
+    check_settings(out=args.out, batch_size=args.batch_size)
     configure(args.out)
     from flows.pipeline import pipeline
 
     summary = pipeline(list(args.sources), args.out, batch_size=args.batch_size)
-    _print_summary(summary, title="Copydesk run")
-    return 0
+    return print_summary(summary, title="Copydesk run")
 
 
 def _cmd_dedup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from dedup.dataset import resolve
-    from dedup.engine import deduplicate
-    from dedup.inputs import load_docs
-    from dedup.tables import replace_all
+    from dedup.offline import dedup_table
 
     _library_logging()
     started = time.monotonic()
-    docs = load_docs(args.input)
     root = resolve(args.out)
-    result = deduplicate(docs)
     run_id = "dedup-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    _, links = replace_all(result, docs, root, run_id=run_id)
+    done = dedup_table(args.input, root, run_id=run_id)
+    result, links = done.result, done.links
     relations: dict[str, int] = {}
     for a in result.assignments:
         relations[a.relation] = relations.get(a.relation, 0) + 1
     rows: list[tuple[str, Any]] = [
-        ("articles", len(docs)),
+        ("articles", done.articles),
         ("clusters", len({a.cluster_id for a in result.assignments})),
         *((f"  {rel}", n) for rel, n in sorted(relations.items())),
         ("links", links),
         ("seconds", f"{time.monotonic() - started:.1f}"),
     ]
-    _print_table("Copydesk dedup", rows)
+    print_table("Copydesk dedup", rows)
     print(f"Tables written under {root.uri}")
     return 0
 
 
-def _check_settings(**overrides: Any) -> None:
+def check_settings(**overrides: Any) -> None:
     """Fail now, in one line, on a bad ``COPYDESK_*`` value rather than inside the flow run."""
     from pydantic import ValidationError
 
@@ -180,22 +185,29 @@ def _check_settings(**overrides: Any) -> None:
         raise BadSettings(f"bad settings: {problems}") from exc
 
 
-def _print_summary(summary: RunSummary, *, title: str) -> None:
+def print_summary(summary: RunSummary, *, title: str, extra: Sequence[tuple[str, Any]] = ()) -> int:
+    """Print a run's summary table; returns the exit code (`EXIT_BUSY` when it could not run)."""
+    if summary.busy:
+        print(f"copydesk: busy: {' '.join(summary.busy.split())}", file=sys.stderr)
+        return EXIT_BUSY
     rows: list[tuple[str, Any]] = [
         ("sources", summary.sources),
+        *extra,
         ("pages fetched or read", summary.pages_fetched),
         ("pages skipped (already in articles/)", summary.pages_skipped),
         ("new articles", summary.articles_new),
         ("articles in total", summary.articles_total),
         ("clusters", summary.clusters),
+        ("  new this run", summary.clusters_new),
         *((f"  copies: {rel}", n) for rel, n in sorted(summary.copies_by_relation.items())),
         ("links", summary.links),
         ("errors", sum(summary.errors_by_kind.values())),
         *((f"  {kind}", n) for kind, n in sorted(summary.errors_by_kind.items())),
         ("seconds", f"{summary.seconds:.1f}"),
     ]
-    _print_table(title, rows)
+    print_table(title, rows)
     print(f"Tables written under {_where(summary.out)}")
+    return 0
 
 
 def _where(out: str) -> str:
@@ -208,7 +220,7 @@ def _where(out: str) -> str:
         return out
 
 
-def _print_table(title: str, rows: Sequence[tuple[str, Any]]) -> None:
+def print_table(title: str, rows: Sequence[tuple[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -234,10 +246,11 @@ def _library_logging() -> None:
 
 def _is_bad_input(exc: CopydeskError) -> bool:
     """Whether the user's input is at fault: a table that cannot be deduplicated, a source spec."""
+    from flows.deployments import ServeError
     from ingest.errors import DiscoveryError
 
-    return isinstance(exc, InputError | DiscoveryError | BadSettings)
+    return isinstance(exc, InputError | DiscoveryError | BadSettings | ServeError)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -10,23 +10,35 @@
 Batches run one at a time: each fetches with its own concurrency and per-host limits, and two
 batches at once would double the rate at which a host is asked. Every input ends as an article or
 an `errors/` row, failed tasks included.
+
+A run holds the output root's lease (`flows.lease`) from its first read to its last write, so two
+runs never update the dedup index at once; a run that cannot take it in `COPYDESK_LEASE_WAIT_S`
+logs one line and ends without writing (`RunSummary.busy`). `ingest_and_dedup` is the body the
+backfill flow runs once per day.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
 from prefect import Task, flow, get_run_logger, unmapped
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from dedup.dataset import resolve
+from flows.artifacts import publish
+from flows.lease import Lease, LeaseBusy, hold, sweep_leftovers
 from flows.settings import Settings
+from flows.summary import RunSummary
 from flows.tasks import (
     BatchOutcome,
     Discovered,
@@ -43,35 +55,14 @@ from ingest.fetch import FetchConfig
 from ingest.records import ErrorRecord
 from ingest.urls import article_id_for, source_for
 
+__all__ = ["RunSummary", "fetch_config", "ingest_and_dedup", "leased", "pipeline"]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
-
-@dataclass(slots=True)
-class RunSummary:
-    """What a pipeline run did, for the command line's table and the flow run's result."""
-
-    run_id: str
-    out: str
-    sources: int = 0
-    pages_fetched: int = 0
-    pages_skipped: int = 0
-    articles_new: int = 0
-    articles_total: int = 0
-    clusters: int = 0
-    copies_by_relation: dict[str, int] = field(default_factory=dict)
-    links: int = 0
-    errors_by_kind: dict[str, int] = field(default_factory=dict)
-    errors_new: int = 0
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 # One task at a time (see the module docstring). Prefect's TaskRunner is invariant in its future
 # type, so its own ThreadPoolTaskRunner needs a cast to satisfy the decorator's annotation.
-_ONE_AT_A_TIME = cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=1))
+ONE_AT_A_TIME = cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=1))
 
 
 def fetch_config(settings: Settings) -> FetchConfig:
@@ -89,7 +80,20 @@ def fetch_config(settings: Settings) -> FetchConfig:
     )
 
 
-@flow(name="copydesk-pipeline", task_runner=_ONE_AT_A_TIME)
+def run_name_of_sources(sources: list[str]) -> str:
+    """``pipeline feed:https://a.example/rss +2``: the first source and how many more."""
+    first = sources[0] if sources else "no sources"
+    first = first if len(first) <= 80 else first[:77] + "..."
+    return f"pipeline {first}" + (f" +{len(sources) - 1}" if len(sources) > 1 else "")
+
+
+def _pipeline_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return run_name_of_sources(list(flow_run.parameters.get("sources") or []))
+
+
+@flow(name="copydesk-pipeline", flow_run_name=_pipeline_run_name, task_runner=ONE_AT_A_TIME)
 def pipeline(
     sources: list[str],
     out: str | None = None,
@@ -106,19 +110,64 @@ def pipeline(
         allow_loopback, per_host_delay_s, batch_size: override the ``COPYDESK_*`` settings.
     """
     started = time.monotonic()
-    _library_log_levels()
-    settings = _settings(
+    library_log_levels()
+    settings = settings_with(
         out=out, allow_loopback=allow_loopback, fetch_per_host_delay_s=per_host_delay_s, batch_size=batch_size
     )
-    logger = get_run_logger()
-    run_id = _run_id()
-    out_root, endpoint = settings.out, settings.s3_endpoint_url
+    run_id = current_run_id()
+    name = run_name_of_sources(sources)
     summary = RunSummary(run_id=run_id, out=settings.out, sources=len(sources))
+    try:
+        with leased(settings, run_id=run_id, what=name) as lease:
+            ingest_and_dedup(sources, settings, summary, lease=lease)
+    except LeaseBusy as exc:
+        summary.busy = str(exc)
+        get_run_logger().warning("nothing done: %s", exc)
+    summary.seconds = round(time.monotonic() - started, 1)
+    publish("pipeline", summary, description=name, extra=_extra_rows(summary))
+    return summary
+
+
+@contextlib.contextmanager
+def leased(settings: Settings, *, run_id: str, what: str) -> Iterator[Lease]:
+    """Hold the lease on the settings' output root (see `flows.lease`), and clear what a dead run left."""
+    with hold(
+        settings.out,
+        holder=run_id,
+        what=what,
+        ttl_s=settings.lease_ttl_s,
+        wait_s=settings.lease_wait_s,
+        endpoint_url=settings.s3_endpoint_url,
+    ) as lease:
+        sweep_leftovers(resolve(settings.out, endpoint_url=settings.s3_endpoint_url))
+        yield lease
+
+
+def ingest_and_dedup(
+    sources: list[str],
+    settings: Settings,
+    summary: RunSummary,
+    *,
+    lease: Lease | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> RunSummary:
+    """One pass over `sources` (only what they date in ``[since, until)`` when given), inside a flow.
+
+    Fills `summary` in; `lease.check()` is asked before the dedup index is written.
+    """
+    logger = get_run_logger()
+    run_id = summary.run_id
+    out_root, endpoint = settings.out, settings.s3_endpoint_url
     errors: list[ErrorRecord] = []
 
-    known = _retrying(known_articles, settings).submit(out_root, endpoint_url=endpoint)
-    discovered = _retrying(discover_source, settings).map(
-        sources, fetch_config=unmapped(fetch_config(settings)), run_id=unmapped(run_id)
+    known = retrying(known_articles, settings).submit(out_root, endpoint_url=endpoint)
+    discovered = retrying(discover_source, settings).map(
+        sources,
+        fetch_config=unmapped(fetch_config(settings)),
+        run_id=unmapped(run_id),
+        since=unmapped(since),
+        until=unmapped(until),
     )
     refs = []
     page_sources: list[str] = []
@@ -134,17 +183,18 @@ def pipeline(
     known_ids = _outcome(known)
     if isinstance(known_ids, BaseException):
         raise known_ids
-    batches, summary.pages_skipped = plan_batches(refs, known_ids=known_ids, batch_size=settings.batch_size)
+    batches, skipped = plan_batches(refs, known_ids=known_ids, batch_size=settings.batch_size)
+    summary.pages_skipped += skipped
     logger.info(
         "%d sources: %d pages to fetch in %d batches (%d already in articles/), %d WARC or folder sources",
         len(sources),
         sum(len(b) for b in batches),
         len(batches),
-        summary.pages_skipped,
+        skipped,
         len(page_sources),
     )
 
-    outcomes = _retrying(ingest_batch, settings).map(
+    outcomes = retrying(ingest_batch, settings).map(
         batches,
         fetch_config=unmapped(fetch_config(settings)),
         out=unmapped(out_root),
@@ -163,7 +213,7 @@ def pipeline(
     # WARC and folder sources, one after the other: a page two of them hold is taken once.
     seen = known_ids | {article_id_for(r.url) for b in batches for r in b}
     for source in page_sources:
-        page_future = _retrying(ingest_source_pages, settings).submit(
+        page_future = retrying(ingest_source_pages, settings).submit(
             source,
             skip_ids=cast(set[str], quote(seen)),  # quote: Prefect need not walk a million ids
             batch_size=settings.batch_size,
@@ -171,6 +221,8 @@ def pipeline(
             raw_store=settings.raw_store_uri,
             run_id=run_id,
             endpoint_url=endpoint,
+            since=since,
+            until=until,
         )
         done = _outcome(page_future)
         if isinstance(done, BatchOutcome):
@@ -180,53 +232,71 @@ def pipeline(
             errors.extend(failure_rows([(source, source_for(source))], "discover", done, run_id=run_id))
 
     errors.extend(total.errors)
-    summary.pages_fetched = total.pages_fetched
+    summary.pages_fetched += total.pages_fetched
     summary.pages_skipped += total.pages_skipped
-    summary.articles_new = len(total.article_ids)
+    summary.articles_new += len(total.article_ids)
     summary.errors_by_kind = dict(sorted(Counter(e.kind for e in errors).items()))
-    summary.errors_new = _retrying(write_error_rows, settings)(errors, out=out_root, endpoint_url=endpoint)
-    dedup = _retrying(deduplicate_articles, settings)(
+    summary.errors_new += retrying(write_error_rows, settings)(errors, out=out_root, endpoint_url=endpoint)
+    if lease is not None:
+        lease.check()
+    dedup = retrying(deduplicate_articles, settings)(
         out_root, run_id=run_id, window_days=settings.dedup_window_days, endpoint_url=endpoint
     )
     summary.articles_total = dedup.articles
     summary.clusters = dedup.clusters
+    summary.clusters_new = dedup.new_clusters
     summary.copies_by_relation = dedup.copies_by_relation
+    summary.copies_new = dedup.new_copies
     summary.links = dedup.links
-    summary.seconds = round(time.monotonic() - started, 1)
+    summary.top_clusters = dedup.top_clusters
     logger.info(
-        "%d new articles, %d in all, %d clusters, %d error rows (%d new) in %.1f s",
+        "%d new articles, %d in all, %d clusters (%d new), %d error rows (%d new)",
         summary.articles_new,
         summary.articles_total,
         summary.clusters,
+        summary.clusters_new,
         sum(summary.errors_by_kind.values()),
         summary.errors_new,
-        summary.seconds,
     )
     return summary
 
 
-def _library_log_levels() -> None:
-    """Let `ingest` and `dedup` report progress (INFO) through Prefect's handlers.
+def _extra_rows(summary: RunSummary) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [("sources", summary.sources)]
+    if summary.busy:
+        rows.append(("skipped, store busy", summary.busy))
+    return rows
+
+
+def library_log_levels() -> None:
+    """Let `ingest`, `dedup` and `flows`' plain modules report progress (INFO) through Prefect's handlers.
 
     Prefect attaches its handlers to them (``PREFECT_LOGGING_EXTRA_LOGGERS``, set by
     `flows.prefect_env`) but leaves their level to the root logger's WARNING.
     """
-    for name in ("ingest", "dedup"):
+    for name in ("ingest", "dedup", "flows"):
         library = logging.getLogger(name)
         if library.level == logging.NOTSET:
             library.setLevel(logging.INFO)
 
 
-def _settings(**overrides: Any) -> Settings:
+def settings_with(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _retrying(task: Task[P, R], settings: Settings) -> Task[P, R]:
-    """`task` with the retries the settings ask for (on transient errors only, see `flows.tasks`)."""
-    return task.with_options(retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay_s)
+def retrying(task: Task[P, R], settings: Settings) -> Task[P, R]:
+    """`task` with the retries the settings ask for, on transient errors only (see `flows.tasks`).
+
+    Exponential backoff: the first retry waits `task_retry_delay_s`, each later one twice as long,
+    give or take a fifth (jitter, so that tasks failing together do not retry together).
+    """
+    delays = exponential_backoff(settings.task_retry_delay_s)(settings.task_retries)
+    return task.with_options(
+        retries=settings.task_retries, retry_delay_seconds=delays or 0, retry_jitter_factor=0.2
+    )
 
 
-def _run_id() -> str:
+def current_run_id() -> str:
     from prefect.runtime import flow_run
 
     return str(flow_run.get_id() or uuid.uuid4())

@@ -14,7 +14,8 @@ What each default is for:
   fail with "Timed out while attempting to connect to ephemeral Prefect API server".
 - ``PREFECT_SERVER_ANALYTICS_ENABLED`` and ``DO_NOT_TRACK``: without network the server's
   telemetry service logs "ERROR | prefect.server.services.telemetry - Failed to send telemetry".
-- ``PREFECT_LOGGING_EXTRA_LOGGERS``: the progress `ingest` and `dedup` log (standard `logging`)
+- ``PREFECT_LOGGING_EXTRA_LOGGERS``: the progress `ingest` and `dedup` log (standard `logging`),
+  and what `flows`' plain modules say (the lease: waiting for it, taking over an expired one),
   goes to Prefect's console and to the flow run's logs in the UI.
 - ``PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW``: with those loggers attached, `dedup` used as a
   library in a process that has imported Prefect (``copydesk dedup`` in tests, a notebook) would
@@ -37,7 +38,7 @@ DEFAULTS: dict[str, str] = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "ingest,dedup",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "ingest,dedup,flows",
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 

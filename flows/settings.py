@@ -7,8 +7,11 @@ parameters give. Algorithm parameters are not here: they belong to `dedup` and `
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.prefect_env import DEFAULT_DATA_DIR
 
@@ -59,7 +62,54 @@ class Settings(BaseSettings):
         30, ge=1, description="How far back, in days of publication, new articles are matched against."
     )
     task_retries: int = Field(2, ge=0, description="Retries of a task that failed on a transient error.")
-    task_retry_delay_s: float = Field(10.0, ge=0, description="Pause before a task is retried, in seconds.")
+    task_retry_delay_s: float = Field(
+        10.0,
+        ge=0,
+        description="Pause before a task's first retry, in seconds; each later retry waits twice as long.",
+    )
+    sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sources of the scheduled pipeline (`copydesk serve`): a JSON list, or specs "
+        "separated by commas or whitespace, e.g. 'feed:https://a.example/rss sitemap:https://b.example/sm.xml'.",
+    )
+    schedule_cron: str | None = Field(
+        None,
+        description="Cron expression of the scheduled pipeline (e.g. '*/10 6-23 * * *'); "
+        "default: every `schedule_interval_min` minutes.",
+    )
+    schedule_interval_min: float = Field(
+        15.0, gt=0, description="Minutes between scheduled pipeline runs, when no cron is given."
+    )
+    schedule_timezone: str = Field("UTC", description="Time zone the cron expression is read in.")
+    lease_ttl_s: float = Field(
+        300.0,
+        gt=0,
+        description="Life of the lease a run holds on the output root; renewed every third of it while "
+        "the run lives, so a run that died frees the store after this long.",
+    )
+    lease_wait_s: float = Field(
+        120.0,
+        ge=0,
+        description="How long a run waits for another run's lease on the same output root before it "
+        "gives up with a one-line message (0: give up at once).",
+    )
+    server_port: int = Field(
+        4200,
+        ge=0,
+        le=65535,
+        description="Port of the local Prefect server `copydesk serve` starts when PREFECT_API_URL is unset.",
+    )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: Any) -> Any:
+        """A JSON list, or specs separated by commas, spaces or newlines."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part for part in text.replace(",", " ").split() if part]
 
     @property
     def raw_store_uri(self) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -24,6 +25,7 @@ from prefect.cache_policies import NO_CACHE
 from dedup.dataset import Location, list_files, read_dataset, resolve
 from dedup.errors import CopydeskError, is_transient
 from dedup.records import ORIGINAL
+from flows.summary import ClusterNews
 from ingest.archive import RawArchive
 from ingest.batch import ingest_pages, ingest_refs
 from ingest.discover import discover_refs, iter_pages
@@ -41,7 +43,7 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(exc, BaseException) and is_transient(exc)
 
 
-_COMMON: dict[str, Any] = {
+TASK_DEFAULTS: dict[str, Any] = {
     "cache_policy": NO_CACHE,
     "retry_condition_fn": retry_if_transient,
     "retries": 2,
@@ -135,26 +137,40 @@ class BatchOutcome:
 
 @dataclass(slots=True)
 class DedupOutcome:
-    """What the dedup task found over every article under the output root."""
+    """What the dedup task found over every article under the output root, and what this run added."""
 
     articles: int = 0
     clusters: int = 0
     copies_by_relation: dict[str, int] = field(default_factory=dict)
     links: int = 0
+    new_articles: int = 0
+    new_clusters: int = 0
+    new_copies: dict[str, int] = field(default_factory=dict)
+    top_clusters: list[ClusterNews] = field(default_factory=list)
 
 
 # --- tasks ---------------------------------------------------------------------------------------
 
 
-@task(name="known-articles", **_COMMON)
+@task(name="known-articles", **TASK_DEFAULTS)
 def known_articles(out: str, *, endpoint_url: str | None = None) -> set[str]:
     """Ids of the articles already under `out/articles/`, which this run will not fetch again."""
     return read_article_ids(resolve(out, endpoint_url=endpoint_url))
 
 
-@task(name="discover", task_run_name="discover {source}", **_COMMON)
-def discover_source(source: str, *, fetch_config: FetchConfig, run_id: str) -> Discovered:
-    """The pages a feed, sitemap or URL list names; WARC and folder sources are only checked here."""
+@task(name="discover", task_run_name="discover {source}", **TASK_DEFAULTS)
+def discover_source(
+    source: str,
+    *,
+    fetch_config: FetchConfig,
+    run_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Discovered:
+    """The pages a feed, sitemap or URL list names (dated in ``[since, until)`` or undated).
+
+    WARC and folder sources are only checked here: `ingest_source_pages` reads them.
+    """
     logger = get_run_logger()
     try:
         spec = parse_source(source)
@@ -165,11 +181,11 @@ def discover_source(source: str, *, fetch_config: FetchConfig, run_id: str) -> D
         )
     if not spec.fetches:
         return Discovered(source, reads_pages=True)
-    found = discover_refs(spec, fetch_config=fetch_config, run_id=run_id)
+    found = discover_refs(spec, fetch_config=fetch_config, run_id=run_id, since=since, until=until)
     return Discovered(source, refs=found.refs, errors=found.errors)
 
 
-@task(name="ingest-batch", **_COMMON)
+@task(name="ingest-batch", **TASK_DEFAULTS)
 def ingest_batch(
     refs: list[PageRef],
     *,
@@ -187,7 +203,7 @@ def ingest_batch(
     )
 
 
-@task(name="ingest-pages", task_run_name="ingest pages of {source}", **_COMMON)
+@task(name="ingest-pages", task_run_name="ingest pages of {source}", **TASK_DEFAULTS)
 def ingest_source_pages(
     source: str,
     *,
@@ -197,8 +213,13 @@ def ingest_source_pages(
     raw_store: str,
     run_id: str,
     endpoint_url: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> BatchOutcome:
-    """Stream the pages of a WARC or folder in batches: archive, extract, write each batch's articles."""
+    """Stream the pages of a WARC or folder in batches: archive, extract, write each batch's articles.
+
+    With `since` and `until`, only the pages captured in ``[since, until)`` (WARC-Date, file time).
+    """
     logger = get_run_logger()
     archive = RawArchive(resolve(raw_store, endpoint_url=endpoint_url))
     total = BatchOutcome()
@@ -216,7 +237,7 @@ def ingest_source_pages(
         pages.clear()
         logger.info("%s: %d articles so far", source, len(total.article_ids))
 
-    for item in iter_pages(source, run_id=run_id):
+    for item in iter_pages(source, run_id=run_id, since=since, until=until):
         if isinstance(item, ErrorRecord):
             errors.append(item)
             continue
@@ -250,7 +271,7 @@ def _write_batch(
     return BatchOutcome(article_ids=ids, errors=list(errors), pages_fetched=pages, files=files)
 
 
-@task(name="write-errors", **_COMMON)
+@task(name="write-errors", **TASK_DEFAULTS)
 def write_error_rows(errors: list[ErrorRecord], *, out: str, endpoint_url: str | None = None) -> int:
     """Write the run's error rows to `errors/`, leaving out those already there (same URL, stage, kind)."""
     root = resolve(out, endpoint_url=endpoint_url)
@@ -270,7 +291,7 @@ def write_error_rows(errors: list[ErrorRecord], *, out: str, endpoint_url: str |
     return len(rows)
 
 
-@task(name="deduplicate", **_COMMON)
+@task(name="deduplicate", **TASK_DEFAULTS)
 def deduplicate_articles(
     out: str, *, run_id: str, window_days: int = 30, endpoint_url: str | None = None
 ) -> DedupOutcome:
@@ -281,14 +302,22 @@ def deduplicate_articles(
     """
     from dedup.index import DedupIndex
     from dedup.inputs import docs_from_table
+    from flows.artifacts import cluster_ids, cluster_news, copies_by_relation
 
     logger = get_run_logger()
     root = resolve(out, endpoint_url=endpoint_url)
-    index = DedupIndex(root, window_days=window_days)
+    index = DedupIndex(root, window_days=window_days, texts=lambda wanted: _article_texts(root, wanted))
     table = _unindexed_articles(root, index.known_ids())
+    news = DedupOutcome()
     if table is not None and table.num_rows:
         docs = docs_from_table(_first_of_each_id(table, root), where=root.child("articles").uri)
+        before = cluster_ids(root)
         update = index.update(docs, run_id=run_id)
+        new_ids = {d.id for d in docs}
+        news.new_articles = update.new_articles
+        news.new_clusters = len({a.cluster_id for a in update.assignments} - before)
+        news.new_copies = copies_by_relation(update.assignments, new_ids)
+        news.top_clusters = cluster_news(root, update.assignments, new_ids=new_ids, old_cluster_ids=before)
         logger.info(
             "%d new articles against %d in the window: %d cluster rows rewritten, %d links, %d merges",
             update.new_articles,
@@ -308,6 +337,10 @@ def deduplicate_articles(
         clusters=len(set(clusters["cluster_id"].to_pylist())),
         copies_by_relation={k: v for k, v in sorted(relations.items()) if k != ORIGINAL},
         links=links.num_rows if links is not None else 0,
+        new_articles=news.new_articles,
+        new_clusters=news.new_clusters,
+        new_copies=news.new_copies,
+        top_clusters=news.top_clusters,
     )
     logger.info(
         "%d articles in %d clusters, copies %s, %d links",
@@ -319,7 +352,7 @@ def deduplicate_articles(
     return outcome
 
 
-_DEDUP_COLUMNS = [
+DEDUP_COLUMNS = [
     "article_id",
     "text",
     "title",
@@ -329,6 +362,24 @@ _DEDUP_COLUMNS = [
     "published_at",
     "fetched_at",
 ]
+
+
+def _article_texts(root: Location, wanted: Mapping[str, str | None]) -> dict[str, str]:
+    """Texts of the given articles, reading only the date partitions they are in."""
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+    loc = root.child("articles")
+    dates = set(wanted.values())
+    files = [f for f in list_files(loc) if None in dates or any(f"/date={d}/" in f for d in dates)]
+    if not files:
+        return {}
+    dataset = pads.dataset(
+        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+    )
+    ids = pa.array(sorted(wanted), pa.string())
+    table = dataset.to_table(columns=["article_id", "text"], filter=pads.field("article_id").isin(ids))
+    return dict(zip(table["article_id"].to_pylist(), table["text"].to_pylist(), strict=True))
 
 
 def _unindexed_articles(root: Location, known: set[str]) -> Any:
@@ -350,7 +401,7 @@ def _unindexed_articles(root: Location, known: set[str]) -> Any:
         files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
     )
     wanted = pa.array(sorted(set(new["article_id"].to_pylist())), pa.string())
-    return dataset.to_table(columns=_DEDUP_COLUMNS, filter=pc.field("article_id").isin(wanted))
+    return dataset.to_table(columns=DEDUP_COLUMNS, filter=pc.field("article_id").isin(wanted))
 
 
 def _first_of_each_id(table: Any, root: Location) -> Any:

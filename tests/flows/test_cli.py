@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from flows_helpers import PlantedWarc
 
 from flows.cli import main
 
@@ -155,3 +156,46 @@ def test_bad_setting_is_one_line_and_exit_2(
     assert main(["run", "feed:https://news.example/rss.xml", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fetch_concurrency" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--start", "2026-03-02", "--end", "2026-03-01"], "--end 2026-03-01 is before --start 2026-03-02"),
+        (["--start", "2026-02-30", "--end", "2026-03-01"], "is not a day"),
+    ],
+)
+def test_backfill_refuses_a_bad_range_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    out = tmp_path / "out"
+    assert main(["backfill", "warc:/no/such.warc.gz", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_backfill_command_reports_its_days(
+    prefect_harness: None, planted_warc: PlantedWarc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = [
+        "backfill",
+        planted_warc.source,
+        "--start",
+        "2026-03-01",
+        "--end",
+        "2026-03-02",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert "Copydesk backfill 2026-03-01..2026-03-02" in first and "days done" in first
+    assert sorted(p.name for p in (out / "state" / "backfill").glob("*/*.done")) == [
+        "2026-03-01.done",
+        "2026-03-02.done",
+    ]
+    assert main(argv) == 0
+    again = [line.split() for line in capsys.readouterr().out.splitlines() if "days skipped" in line]
+    assert again and again[0][-2] == "2"

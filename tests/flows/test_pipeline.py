@@ -1,77 +1,18 @@
 """The pipeline flow end to end, under Prefect's test harness, against the demo newsroom.
 
-`demo_run` runs the flow once into a temporary folder, then a second time over the same sources,
-and yields both summaries with the row counts seen after each run; tests read the Parquet back
-with DuckDB. Cluster-versus-manifest checks can build on `demo_run.tables` and `demo_run.expected`.
+`demo_run` (tests/flows/conftest.py) runs the flow once into a temporary folder, then a second
+time over the same sources; tests read the Parquet back with DuckDB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import duckdb
-import pytest
+from flows_helpers import DemoRun
 
 import ingest.errors
-from flows.pipeline import RunSummary, pipeline
+from flows.pipeline import pipeline
 from ingest.urls import article_id_for
-
-TABLES = ("articles", "errors", "clusters", "links")
-
-
-@dataclass
-class DemoRun:
-    out: Path
-    expected: dict[str, Any]
-    first: RunSummary
-    second: RunSummary
-    counts_after_first: dict[str, int]
-    counts_after_second: dict[str, int]
-    requests_first: list[str]
-    requests_second: list[str]
-
-    def sql(self, query: str) -> list[tuple[Any, ...]]:
-        """Run `query` with `{articles}`, `{errors}`, `{clusters}`, `{links}` naming the tables."""
-        return duckdb.sql(query.format(**self.tables)).fetchall()
-
-    @property
-    def tables(self) -> dict[str, str]:
-        return {
-            name: f"read_parquet('{self.out}/{name}/**/*.parquet', hive_partitioning=true)" for name in TABLES
-        }
-
-
-def row_counts(out: Path) -> dict[str, int]:
-    counts = {}
-    for name in TABLES:
-        if not list((out / name).rglob("*.parquet")):
-            counts[name] = 0
-            continue
-        [(n,)] = duckdb.sql(
-            f"select count(*) from read_parquet('{out}/{name}/**/*.parquet', hive_partitioning=true)"
-        ).fetchall()
-        counts[name] = n
-    return counts
-
-
-@pytest.fixture(scope="session")
-def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    from flows.demo import DemoNewsroom
-
-    out = tmp_path_factory.mktemp("demo-run") / "data"
-    with DemoNewsroom() as site:
-        sources = site.sources()
-        first = pipeline(sources, str(out), allow_loopback=True, per_host_delay_s=0.0)
-        after_first, requests_first = row_counts(out), site.requests_seen()
-        second = pipeline(sources, str(out), allow_loopback=True, per_host_delay_s=0.0)
-        after_second = row_counts(out)
-        requests_second = site.requests_seen()[len(requests_first) :]
-        yield DemoRun(
-            out, site.expected(), first, second, after_first, after_second, requests_first, requests_second
-        )
 
 
 def test_every_manifest_url_is_an_article_or_its_expected_error(demo_run: DemoRun) -> None:
@@ -135,28 +76,6 @@ def test_raw_pages_are_archived_under_out_raw(demo_run: DemoRun) -> None:
     uris = [u for (u,) in demo_run.sql("select raw_uri from {articles}")]
     assert uris and all(u.startswith(f"{demo_run.out}/raw/") and Path(u).is_file() for u in uris)
     assert not (demo_run.out / "raw" / "raw").exists()
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A real S3-compatible server (moto) on 127.0.0.1 with an empty bucket `news`."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for key, value in {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="news")
-    yield endpoint
-    server.stop()
 
 
 def test_folder_sources_into_s3_twice(prefect_harness: None, s3_endpoint: str, tmp_path: Path) -> None:

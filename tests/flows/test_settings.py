@@ -37,3 +37,20 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COPYDESK_BATCH_SIZE", "0")
     with pytest.raises(ValueError, match="batch_size"):
         Settings()
+
+
+def test_sources_are_a_json_list_or_separated_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "COPYDESK_SOURCES", "feed:https://a.example/rss, sitemap:https://b.example/sm.xml\ndir:/x"
+    )
+    assert Settings().sources == ["feed:https://a.example/rss", "sitemap:https://b.example/sm.xml", "dir:/x"]
+    monkeypatch.setenv("COPYDESK_SOURCES", '["feed:https://a.example/rss?a=1,2"]')
+    assert Settings().sources == ["feed:https://a.example/rss?a=1,2"]
+    monkeypatch.delenv("COPYDESK_SOURCES")
+    assert Settings().sources == []
+
+
+def test_schedule_and_lease_defaults() -> None:
+    s = Settings(_env_file=None)
+    assert (s.schedule_cron, s.schedule_interval_min, s.schedule_timezone) == (None, 15.0, "UTC")
+    assert s.lease_ttl_s == 300.0 and s.lease_wait_s == 120.0

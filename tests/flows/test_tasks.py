@@ -74,3 +74,14 @@ def test_failure_rows_keep_every_input() -> None:
         ("https://example.org/a", "fetch", "FetchUnavailable", "r1"),
         ("https://example.org/b", "fetch", "FetchUnavailable", "r1"),
     ]
+
+
+def test_retries_back_off_exponentially_and_only_on_transient_errors() -> None:
+    from flows.pipeline import retrying
+    from flows.settings import Settings
+    from flows.tasks import known_articles
+
+    task = retrying(known_articles, Settings(task_retries=3, task_retry_delay_s=2.0))
+    assert task.retries == 3 and task.retry_delay_seconds == [2.0, 4.0, 8.0]
+    assert task.retry_jitter_factor == 0.2 and task.retry_condition_fn is retry_if_transient
+    assert retrying(known_articles, Settings(task_retries=0)).retries == 0

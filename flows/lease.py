@@ -1,0 +1,390 @@
+"""A lease on an output root, so that one run at a time writes its tables and its dedup index.
+
+    <out>/state/lease.json   {"holder": run id, "owner": "pid@host", "what": run name,
+                              "acquired_at": epoch s, "expires_at": epoch s}
+
+The lease is taken by "create if absent": ``O_CREAT | O_EXCL`` on a local disk, a PUT with
+``If-None-Match: *`` on S3 (and S3-compatible stores that support conditional writes: MinIO,
+moto). Two runs cannot both create it. It expires `ttl_s` after it was last renewed; the run that
+holds it renews it every third of that from a background thread, so a run that died (SIGKILL, a
+lost machine) frees the store `ttl_s` later, and an expired lease may then be taken over. Takeover,
+renewal and release are compare-and-swap: on S3 a PUT or DELETE with ``If-Match`` the ETag read,
+on a local disk under an ``flock`` of ``lease.json.lock``. A run never deletes a lease it does not
+hold. Times are wall-clock: hosts sharing a store should keep their clocks in sync (NTP).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+from dedup.dataset import Location, StorageRefused, StorageUnavailable, resolve
+from dedup.errors import CopydeskError, TransientError
+
+log = logging.getLogger(__name__)
+
+LEASE_PATH = "state/lease.json"
+#: Folders under the output root where runs write Parquet and state (the raw archive aside).
+TABLE_DIRS = ("articles", "errors", "clusters", "links", "index", "state")
+
+
+class LeaseError(CopydeskError):
+    """Root of the lease's errors."""
+
+
+class LeaseBusy(LeaseError):
+    """Another run holds the lease on the output root and did not let go in time."""
+
+
+class LeaseLost(LeaseError, TransientError):
+    """The lease this run held was taken over (it could not be renewed in time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseInfo:
+    """What the lease file says: who holds it, for what, until when."""
+
+    holder: str
+    owner: str
+    what: str
+    acquired_at: float
+    expires_at: float
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LeaseInfo | None:
+        """The lease in `data`, or None when it is not one (then it is treated as expired)."""
+        try:
+            raw = json.loads(data)
+            return cls(
+                holder=str(raw["holder"]),
+                owner=str(raw["owner"]),
+                what=str(raw["what"]),
+                acquired_at=float(raw["acquired_at"]),
+                expires_at=float(raw["expires_at"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def describe(self) -> str:
+        until = datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{self.what!r} (run {self.holder}, {self.owner}) holds it until {until}"
+
+
+class LeaseStore(Protocol):
+    """Where the lease lives: create-if-absent, and compare-and-swap on a token read with it."""
+
+    uri: str
+
+    def create(self, data: bytes) -> bool: ...
+    def read(self) -> tuple[bytes, str] | None: ...
+    def replace(self, token: str, data: bytes) -> bool: ...
+    def delete(self, token: str) -> bool: ...
+
+
+class LocalLeaseStore:
+    """The lease as a file; every operation under an exclusive ``flock`` of a sibling lock file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.uri = path
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _read(self) -> bytes | None:
+        try:
+            with open(self.path, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
+    def create(self, data: bytes) -> bool:
+        with self._locked():
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return True
+
+    def read(self) -> tuple[bytes, str] | None:
+        with self._locked():
+            data = self._read()
+        return None if data is None else (data, _digest(data))
+
+    def replace(self, token: str, data: bytes) -> bool:
+        with self._locked():
+            current = self._read()
+            if current is None or _digest(current) != token:
+                return False
+            tmp = f"{self.path}.tmp-{uuid.uuid4().hex}"
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+            return True
+
+    def delete(self, token: str) -> bool:
+        with self._locked():
+            current = self._read()
+            if current is None or _digest(current) != token:
+                return False
+            os.unlink(self.path)
+            return True
+
+
+class S3LeaseStore:
+    """The lease as an S3 object, written with conditional PUTs and DELETEs (boto3)."""
+
+    _LOST = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "412", "409")
+
+    def __init__(self, bucket: str, key: str, *, endpoint_url: str | None = None) -> None:
+        import boto3
+
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.bucket, self.key = bucket, key
+        self.uri = f"s3://{bucket}/{key}"
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        """Call the client; None when the condition failed, store errors translated."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, Key=self.key, **kwargs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in self._LOST:
+                return None
+            if code in ("AccessDenied", "NoSuchBucket", "InvalidAccessKeyId", "403"):
+                raise StorageRefused(f"cannot {method} {self.uri}: {exc}") from exc
+            raise StorageUnavailable(f"cannot {method} {self.uri}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"cannot {method} {self.uri}: {exc}") from exc
+
+    def create(self, data: bytes) -> bool:
+        return self._call("put_object", Body=data, IfNoneMatch="*") is not None
+
+    def read(self) -> tuple[bytes, str] | None:
+        answer = self._call("get_object")
+        if answer is None:
+            return None
+        return answer["Body"].read(), str(answer["ETag"])
+
+    def replace(self, token: str, data: bytes) -> bool:
+        return self._call("put_object", Body=data, IfMatch=token) is not None
+
+    def delete(self, token: str) -> bool:
+        return self._call("delete_object", IfMatch=token) is not None
+
+
+def store_for(out: str, *, endpoint_url: str | None = None) -> LeaseStore:
+    """The lease store of an output root (a local folder or ``s3://bucket/prefix``)."""
+    if urlparse(out).scheme == "s3":
+        loc = resolve(out, endpoint_url=endpoint_url)  # checks the URI the same way the tables do
+        bucket, _, prefix = loc.path.partition("/")
+        endpoint = (
+            endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("COPYDESK_S3_ENDPOINT_URL")
+        )
+        key = f"{prefix}/{LEASE_PATH}" if prefix else LEASE_PATH
+        return S3LeaseStore(bucket, key, endpoint_url=endpoint)
+    return LocalLeaseStore(resolve(out).child(*LEASE_PATH.split("/")).path)
+
+
+class Lease:
+    """One run's claim on an output root: `acquire`, keep alive while working, `release`."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        *,
+        holder: str,
+        what: str,
+        ttl_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store, self.holder, self.what, self.ttl_s, self.clock = store, holder, what, ttl_s, clock
+        self.owner = f"{os.getpid()}@{socket.gethostname()}"
+        self.lost = False
+        self._acquired_at: float | None = None
+
+    def _fresh(self, acquired_at: float | None = None) -> LeaseInfo:
+        now = self.clock()
+        return LeaseInfo(self.holder, self.owner, self.what, acquired_at or now, now + self.ttl_s)
+
+    def acquire(self, *, wait_s: float, poll_s: float = 1.0) -> None:
+        """Take the lease, waiting up to `wait_s` for its holder to let go or for it to expire.
+
+        Raises:
+            LeaseBusy: another run still holds it after `wait_s`; the message is one line.
+        """
+        deadline = self.clock() + wait_s
+        said = False
+        while True:
+            mine = self._fresh()
+            if self.store.create(mine.to_bytes()):
+                self._took(mine)
+                return
+            found = self.store.read()
+            if found is None:
+                continue  # released between our two calls: try to create it again
+            data, token = found
+            info = LeaseInfo.from_bytes(data)
+            now = self.clock()
+            if info is None or info.expires_at <= now or info.holder == self.holder:
+                if self.store.replace(token, mine.to_bytes()):
+                    if info is not None and info.holder != self.holder:
+                        log.warning("took over the expired lease on %s: %s", self.store.uri, info.describe())
+                    self._took(mine)
+                    return
+                continue  # someone else changed it meanwhile: look again
+            if now >= deadline:
+                raise LeaseBusy(
+                    f"{self.store.uri} is busy: {info.describe()}; gave up after waiting {wait_s:g} s "
+                    "(COPYDESK_LEASE_WAIT_S)"
+                )
+            if not said:
+                log.info(
+                    "waiting up to %g s for the lease on %s: %s", wait_s, self.store.uri, info.describe()
+                )
+                said = True
+            time.sleep(max(0.05, min(poll_s, deadline - now)))
+
+    def _took(self, info: LeaseInfo) -> None:
+        self._acquired_at = info.acquired_at
+        self.lost = False
+        log.info("took the lease on %s for %s", self.store.uri, self.what)
+
+    def renew(self) -> bool:
+        """Push the expiry `ttl_s` ahead; False (and `lost` set) when the lease is no longer ours."""
+        for _ in range(3):
+            found = self.store.read()
+            info = LeaseInfo.from_bytes(found[0]) if found is not None else None
+            if found is None or info is None or info.holder != self.holder:
+                break
+            if self.store.replace(found[1], self._fresh(self._acquired_at).to_bytes()):
+                return True
+            # changed between our read and write: judge again
+        self.lost = True
+        return False
+
+    def check(self) -> None:
+        """Raise `LeaseLost` when the lease was taken over: what this run writes next is not safe."""
+        if self.lost:
+            raise LeaseLost(
+                f"lost the lease on {self.store.uri} (not renewed in time); the next run redoes this"
+            )
+
+    @contextlib.contextmanager
+    def kept_alive(self, every_s: float | None = None) -> Iterator[Lease]:
+        """Renew the lease from a background thread (every third of its life) while the block runs."""
+        stop = threading.Event()
+        interval = every_s if every_s is not None else self.ttl_s / 3
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    if not self.renew():
+                        log.error("lost the lease on %s: another run took it over", self.store.uri)
+                        return
+                except CopydeskError as exc:
+                    log.warning("could not renew the lease on %s (will retry): %s", self.store.uri, exc)
+
+        thread = threading.Thread(target=loop, name="copydesk-lease", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+
+    def release(self) -> None:
+        """Delete the lease if it is still ours (a lease taken over by another run is left alone)."""
+        for _ in range(3):
+            found = self.store.read()
+            info = LeaseInfo.from_bytes(found[0]) if found is not None else None
+            if found is None or info is None or info.holder != self.holder:
+                if not self.lost:
+                    log.warning("the lease on %s was no longer ours at release", self.store.uri)
+                return
+            if self.store.delete(found[1]):
+                log.info("released the lease on %s", self.store.uri)
+                return
+
+
+@contextlib.contextmanager
+def hold(
+    out: str,
+    *,
+    holder: str,
+    what: str,
+    ttl_s: float,
+    wait_s: float,
+    endpoint_url: str | None = None,
+    poll_s: float = 1.0,
+) -> Iterator[Lease]:
+    """Hold the lease on `out` for the block: acquire (or raise `LeaseBusy`), renew, release."""
+    lease = Lease(store_for(out, endpoint_url=endpoint_url), holder=holder, what=what, ttl_s=ttl_s)
+    lease.acquire(wait_s=wait_s, poll_s=poll_s)
+    try:
+        with lease.kept_alive():
+            yield lease
+    finally:
+        lease.release()
+
+
+def sweep_leftovers(root: Location, tables: tuple[str, ...] = TABLE_DIRS) -> list[str]:
+    """Delete the temporary files a dead writer left in the tables of a local output root.
+
+    Only safe while holding the lease: then no other run is writing one. DuckDB and Polars read
+    ``**/*.parquet`` and fail on a half-written ``.tmp-*.parquet`` that `pyarrow.dataset` skips.
+    Object stores need no sweep: a PUT is whole or absent.
+    """
+    if not isinstance(root.fs, pafs.LocalFileSystem):
+        return []
+    gone: list[str] = []
+    for name in tables:
+        loc = root.child(*name.split("/"))
+        if not os.path.isdir(loc.path):
+            continue
+        for info in loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True)):
+            if info.type == pafs.FileType.File and info.base_name.startswith(".tmp-"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(info.path)
+                gone.append(info.path)
+    if gone:
+        log.warning("removed %d temporary files left by an interrupted run under %s", len(gone), root.uri)
+    return gone
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

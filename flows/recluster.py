@@ -1,0 +1,189 @@
+"""The `dedup` flow: group the articles of a date range again, from scratch, and rewrite their rows.
+
+What it does, for the range ``[start, end]`` (days of the ``date=`` partition, both included):
+
+1. takes the articles of those days from `articles/`, and with them every member of the clusters
+   they are in now (so a cluster that crosses the range's edge is regrouped whole);
+2. deduplicates them in one pass (`dedup.engine.deduplicate`): the same code the incremental index
+   uses, over all of them at once, with no window of days;
+3. rewrites their rows of `clusters/` (`dedup.tables.upsert_clusters`): each new cluster keeps the
+   id its members had (the id of the member with the earliest original wins), so a cluster that
+   comes out as it was keeps its id; a cluster that is split gives its id to the part with the
+   earliest original, and the other parts get new ids.
+
+What it leaves alone: the articles outside that set (an article of the day after the range is not
+matched against it unless it already shared a cluster with it), `links/` (the relations the
+incremental index recorded), and the index's sketches (fingerprints of the texts as they were
+indexed). Use it after a change of the dedup code or parameters, or after `reextract`, over the
+days concerned; it holds the output root's lease like any run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import flow, get_run_logger, task
+
+from dedup.dataset import Location, list_files, resolve
+from dedup.engine import cluster_id_for, deduplicate, precedence
+from dedup.inputs import docs_from_table
+from dedup.params import DedupParams
+from dedup.records import Assignment, Doc
+from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
+from flows.backfill import days_between
+from flows.lease import LeaseBusy
+from flows.pipeline import current_run_id, leased, library_log_levels, retrying, settings_with
+from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS
+
+
+@dataclass(slots=True)
+class ReclusterOutcome:
+    """What a re-clustering changed."""
+
+    start: str
+    end: str
+    articles_in_range: int = 0
+    articles_regrouped: int = 0
+    clusters_before: int = 0
+    clusters_after: int = 0
+    articles_moved: int = 0
+    seconds: float = 0.0
+    busy: str | None = None
+
+
+def recluster_range(
+    root: Location, start: date, end: date, *, run_id: str, params: DedupParams | None = None
+) -> ReclusterOutcome:
+    """Deduplicate again the articles dated `start`..`end` (and their clusters' members); see the module."""
+    started = time.monotonic()
+    outcome = ReclusterOutcome(start=str(start), end=str(end))
+    days = {d.isoformat() for d in days_between(start, end)}
+    in_range = _articles(root, days=days)
+    if in_range is None or in_range.num_rows == 0:
+        return outcome
+    ids = set(in_range["article_id"].to_pylist())
+    previous = read_membership(root)
+    hit = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(sorted(ids), pa.string())))
+    clusters = pa.array(sorted(set(hit["cluster_id"].to_pylist())), pa.string())
+    members = previous.filter(pc.is_in(previous["cluster_id"], value_set=clusters))
+    outside = members.filter(pc.invert(pc.is_in(members["article_id"], value_set=pa.array(sorted(ids)))))
+    tables = [in_range]
+    if outside.num_rows:
+        more = _articles(
+            root, days=set(outside["date"].to_pylist()), ids=set(outside["article_id"].to_pylist())
+        )
+        if more is not None:
+            tables.append(more)
+    docs = _unique_docs(docs_from_table(pa.concat_tables(tables), where=root.child("articles").uri))
+    result = deduplicate(docs, params)
+    old = dict(zip(previous["article_id"].to_pylist(), previous["cluster_id"].to_pylist(), strict=True))
+    regrouped = {d.id for d in docs}
+    held_elsewhere = {c for a, c in old.items() if a not in regrouped}
+    rows = stable_ids(result.assignments, docs, old=old, taken=held_elsewhere)
+    upsert_clusters(root, clusters_table(rows, {d.id: doc_date(d) for d in docs}, run_id=run_id))
+    outcome.articles_in_range = len(ids)
+    outcome.articles_regrouped = len(docs)
+    outcome.clusters_before = len({old[d.id] for d in docs if d.id in old})
+    outcome.clusters_after = len({r.cluster_id for r in rows})
+    outcome.articles_moved = sum(1 for r in rows if old.get(r.article_id) != r.cluster_id)
+    outcome.seconds = round(time.monotonic() - started, 2)
+    return outcome
+
+
+def stable_ids(
+    rows: list[Assignment], docs: list[Doc], *, old: dict[str, str], taken: set[str]
+) -> list[Assignment]:
+    """Give each regrouped cluster the id its members had, the cluster with the earliest original first.
+
+    Args:
+        rows: one assignment per doc, with the ids a one-pass dedup derives.
+        old: each article's cluster id before.
+        taken: ids held by clusters that are not regrouped, which no regrouped cluster may take.
+    """
+    rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
+    by_cluster: dict[str, list[Assignment]] = {}
+    for a in rows:
+        by_cluster.setdefault(a.cluster_id, []).append(a)
+    used = set(taken)
+    for derived, members in sorted(by_cluster.items(), key=lambda kv: rank[kv[1][0].original_id]):
+        members.sort(key=lambda m: rank[m.article_id])
+        olds = [old[m.article_id] for m in members if m.article_id in old]
+        final = next((c for c in olds if c not in used), None)
+        if final is None:
+            final = derived if derived not in used else cluster_id_for(f"{derived}#{members[0].article_id}")
+        used.add(final)
+        for m in members:
+            m.cluster_id = final
+    return rows
+
+
+def _articles(root: Location, *, days: set[str], ids: set[str] | None = None) -> pa.Table | None:
+    """Rows of `articles/` in the given ``date=`` partitions (and among `ids` when given)."""
+    import pyarrow.dataset as pads
+
+    loc = root.child("articles")
+    files = [f for f in list_files(loc) if any(f"/date={d}/" in f for d in days)]
+    if not files:
+        return None
+    dataset = pads.dataset(
+        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+    )
+    where = pc.field("article_id").isin(pa.array(sorted(ids), pa.string())) if ids is not None else None
+    return dataset.to_table(columns=DEDUP_COLUMNS, filter=where)
+
+
+def _unique_docs(docs: list[Doc]) -> list[Doc]:
+    seen: set[str] = set()
+    out = []
+    for d in docs:
+        if d.id not in seen:
+            seen.add(d.id)
+            out.append(d)
+    return out
+
+
+@task(name="recluster", task_run_name="recluster {start}..{end}", **TASK_DEFAULTS)
+def recluster_task(
+    out: str, start: date, end: date, *, run_id: str, endpoint_url: str | None = None
+) -> ReclusterOutcome:
+    """`recluster_range` as a task (retried on transient store errors)."""
+    return recluster_range(resolve(out, endpoint_url=endpoint_url), start, end, run_id=run_id)
+
+
+@flow(name="copydesk-dedup", flow_run_name="dedup {start}..{end}")
+def dedup_range(start: date, end: date, out: str | None = None) -> ReclusterOutcome:
+    """Group the articles dated `start`..`end` again from scratch and rewrite their `clusters/` rows."""
+    from prefect.artifacts import create_table_artifact
+
+    library_log_levels()
+    logger = get_run_logger()
+    settings = settings_with(out=out)
+    run_id = current_run_id()
+    name = f"dedup {start}..{end}"
+    try:
+        with leased(settings, run_id=run_id, what=name):
+            outcome = retrying(recluster_task, settings)(
+                settings.out, start, end, run_id=run_id, endpoint_url=settings.s3_endpoint_url
+            )
+    except LeaseBusy as exc:
+        logger.warning("nothing done: %s", exc)
+        outcome = ReclusterOutcome(start=str(start), end=str(end), busy=str(exc))
+    logger.info(
+        "%s: %d articles regrouped (%d in the range), %d clusters before, %d after, %d moved",
+        name,
+        outcome.articles_regrouped,
+        outcome.articles_in_range,
+        outcome.clusters_before,
+        outcome.clusters_after,
+        outcome.articles_moved,
+    )
+    table: list[dict[str, Any]] = [
+        {"count": k, "value": v} for k, v in asdict(outcome).items() if k not in ("start", "end")
+    ]
+    create_table_artifact(table, key="copydesk-dedup-counts", description=name)
+    return outcome

@@ -1,0 +1,79 @@
+"""infra/: what can be checked without a Docker engine. The compose file and the Dockerfile name
+what exists; `prefect deploy` registers prefect.yaml's deployments against the test API."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+
+
+def test_compose_has_server_database_store_and_worker() -> None:
+    compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "prefect-server", "minio", "worker"} <= set(services)
+    server = services["prefect-server"]
+    assert "postgres:5432" in server["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    worker = services["worker"]
+    assert (
+        INFRA / worker["build"]["context"] / worker["build"]["dockerfile"]
+    ).resolve() == INFRA / "Dockerfile"
+    assert worker["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+    assert worker["environment"]["AWS_ENDPOINT_URL"] == "http://minio:9000"
+    assert "--pool copydesk" in worker["command"]
+    assert worker["environment"]["COPYDESK_OUT"].startswith("s3://copydesk/")
+    assert "mb --ignore-existing store/copydesk" in services["create-bucket"]["entrypoint"]
+
+
+def test_dockerfile_copies_what_exists() -> None:
+    lines = (INFRA / "Dockerfile").read_text().splitlines()
+    copied = [line.split()[1] for line in lines if line.startswith("COPY ")]
+    assert copied and all((ROOT / path).exists() for path in copied)
+
+
+def test_prefect_yaml_registers_the_four_deployments(
+    prefect_api_url: str, subprocess_env: dict[str, str]
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name="copydesk", type="process"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "--no-prompt",
+            "deploy",
+            "--all",
+            "--prefect-file",
+            "infra/prefect.yaml",
+        ],
+        cwd=ROOT,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    names = ("copydesk-backfill/by-hand", "copydesk-dedup/by-hand", "copydesk-reextract/by-hand")
+    with get_client(sync_client=True) as client:
+        scheduled = client.read_deployment_by_name("copydesk-pipeline/scheduled")
+        others = [client.read_deployment_by_name(name) for name in names]
+        for deployment in (scheduled, *others):  # the serve test registers the same names
+            client.delete_deployment(deployment.id)
+    assert scheduled.work_pool_name == "copydesk"
+    assert scheduled.parameters["out"] == "s3://copydesk/data" and scheduled.parameters["sources"]
+    assert [s.schedule.interval for s in scheduled.schedules] == [timedelta(minutes=15)]  # type: ignore[union-attr]
+    assert all(not d.schedules and d.work_pool_name == "copydesk" for d in others)
+    # start and end have no default: a backfill run must name its days
+    assert {"start", "end"} <= set(others[0].parameter_openapi_schema["required"])
