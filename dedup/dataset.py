@@ -103,7 +103,8 @@ def write_file(table: pa.Table, loc: Location, relpath: str) -> str:
     try:
         loc.fs.create_dir(parent, recursive=True)
         if isinstance(loc.fs, pafs.LocalFileSystem):
-            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}.parquet"
+            # No .parquet suffix: readers globbing **/*.parquet never see a half-written file.
+            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
             pq.write_table(table, tmp, filesystem=loc.fs, compression="zstd")
             loc.fs.move(tmp, target.path)
         else:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -34,10 +34,10 @@ import pyarrow.parquet as pq
 
 from dedup.candidates import Probe, cross_pairs
 from dedup.dataset import Location, list_files, write_partitioned
-from dedup.engine import cluster_id_for, group, precedence
+from dedup.engine import cluster_id_for, fill_added_text, group, precedence
 from dedup.fingerprint import Fingerprints, fingerprint
 from dedup.params import DedupParams
-from dedup.records import Assignment, Doc, Link
+from dedup.records import EXPANDED, Assignment, DedupResult, Doc, Link
 from dedup.tables import (
     NULL_PARTITION,
     clusters_table,
@@ -49,6 +49,9 @@ from dedup.tables import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Reads stored texts: {article id: its date partition or None} -> {article id: text}.
+TextSource = Callable[[Mapping[str, str | None]], Mapping[str, str]]
 
 SKETCH_SCHEMA = pa.schema(
     [
@@ -126,11 +129,24 @@ def clear_cache() -> None:
 class DedupIndex:
     """The dedup state under an output root; `update(docs)` adds a batch of articles."""
 
-    def __init__(self, root: Location, params: DedupParams | None = None, *, window_days: int = 30) -> None:
+    def __init__(
+        self,
+        root: Location,
+        params: DedupParams | None = None,
+        *,
+        window_days: int = 30,
+        texts: TextSource | None = None,
+    ) -> None:
+        """Args:
+        texts: reads the texts of stored articles, given their ids and date partitions, for the
+            rare history article that becomes an expanded copy when its original arrives later
+            (the sketches keep no text). Without it, such a row's `added_text` stays empty.
+        """
         self.root = root
         self.params = params or DedupParams()
         self.window = timedelta(days=window_days)
         self.sketches = root.child("index", self.params.tag(), "sketches")
+        self.texts = texts
 
     def _view(self) -> _View:
         return _VIEWS.setdefault((self.sketches.uri, self.params.tag()), _View())
@@ -180,6 +196,7 @@ class DedupIndex:
         sub_docs = hist_docs + new
         sub_fp = Fingerprints.concat([*hist_fps, fp_new])
         result = group(sub_docs, sub_fp, self.params)
+        self._fill_added_text(result, sub_docs, sub_fp, previous)
         assignments, merges = self._stable_ids(result.assignments, sub_docs, previous)
         out.new_articles, out.assignments, out.links, out.merges = len(new), assignments, result.links, merges
         self._store(new, fp_new, assignments, result.links, sub_docs, previous, run_id=run_id)
@@ -232,6 +249,23 @@ class DedupIndex:
                 view.segments = [s for s in view.segments if 2 * len(s.docs) >= largest]
                 view.segments.append(Segment.merge(small, keys))
         return list(view.segments)
+
+    def _fill_added_text(
+        self, result: DedupResult, docs: Sequence[Doc], fp: Fingerprints, previous: pa.Table
+    ) -> None:
+        """Added text for history articles that are expanded copies now (their text is not at hand)."""
+        textless = {d.id for d in docs if not d.text}
+        need = [
+            a.article_id
+            for a in result.assignments
+            if a.relation == EXPANDED and a.added_text is None and a.article_id in textless
+        ]
+        if not need or self.texts is None:
+            return
+        rows = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(need, pa.string())))
+        where = dict(zip(rows["article_id"].to_pylist(), rows["date"].to_pylist(), strict=True))
+        texts = self.texts({i: where.get(i) for i in need})
+        fill_added_text(result, fp, [d.id for d in docs], texts, self.params)
 
     def _clusters_files(self) -> list[tuple[str, int, int]]:
         loc = self.root.child("clusters")
@@ -289,6 +323,9 @@ class DedupIndex:
     ) -> None:
         stem = "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in new)).encode()).hexdigest()[:16]
         dates = {d.id: doc_date(d) for d in sub_docs}
+        fresh = {d.id for d in new}
+        # Links between history articles were written by the batch that found them.
+        links = [x for x in links if x.article_id in fresh or x.other_id in fresh]
         if links:
             write_links(self.root, links_table(links, dates, run_id=run_id), file_stem=stem)
         rows = clusters_table(assignments, dates, run_id=run_id)

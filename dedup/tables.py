@@ -131,11 +131,31 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
             .select(CLUSTERS_SCHEMA.names)
             .cast(CLUSTERS_SCHEMA)
         )
+        rows = _keep_added_text(rows, current.filter(pc.is_in(current["article_id"], value_set=changed)))
     merged = pa.concat_tables([*parts, rows.cast(CLUSTERS_SCHEMA)]).sort_by("article_id")
     written = write_partitioned(merged, loc, partition_col="date", file_stem=STATE_STEM)
     emptied = set(touched) - set(merged["date"].to_pylist())
     delete_files(loc, [p for p in files if any(f"/date={d}/" in p for d in emptied)])
     return written
+
+
+def _keep_added_text(rows: pa.Table, before: pa.Table) -> pa.Table:
+    """An expanded copy regrouped without its text (history) keeps the added text it had, as long
+    as it is still an expanded copy of the same original."""
+    had = {
+        (a, o): t
+        for a, o, r, t in zip(
+            *(before[c].to_pylist() for c in ("article_id", "original_id", "relation", "added_text")),
+            strict=True,
+        )
+        if r == "expanded" and t
+    }
+    if not had:
+        return rows
+    texts = rows["added_text"].to_pylist()
+    keys = zip(rows["article_id"].to_pylist(), rows["original_id"].to_pylist(), strict=True)
+    filled = [t if t is not None else had.get(k) for t, k in zip(texts, keys, strict=True)]
+    return rows.set_column(rows.column_names.index("added_text"), "added_text", pa.array(filled, pa.string()))
 
 
 def write_links(root: Location, table: pa.Table, *, file_stem: str) -> list[str]:

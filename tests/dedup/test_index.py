@@ -96,3 +96,31 @@ def test_offline_dedup_then_incremental_batches_equal_one_pass(tmp_path: Path) -
     dedup_table(str(path), resolve(str(out)), run_id="offline", batch_rows=33)
     DedupIndex(resolve(str(out))).update(later, run_id="later")
     assert _groups_from(out) == _one_pass(docs)
+
+
+def test_links_are_written_once_and_added_text_survives_regrouping(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    story = planted_corpus(1, copy_rate=0.0, seed=5).docs[0]
+    extra = planted_corpus(2, copy_rate=0.0, seed=6).docs
+    expanded = Doc(
+        "more", story.text + "\n\n" + extra[0].text, published_at=story.published_at + timedelta(hours=1)
+    )
+    trimmed = Doc(
+        "trim",
+        story.text.split("\n\n")[0] + "\n\n" + story.text.split("\n\n")[1],
+        published_at=story.published_at + timedelta(hours=2),
+    )
+    index = DedupIndex(resolve(str(tmp_path)))
+    index.update([story, expanded], run_id="one")
+    index.update([trimmed], run_id="two")  # regroups the cluster: "more" comes back without its text
+    glob = f"{tmp_path}/clusters/**/*.parquet"
+    [(added,)] = duckdb.sql(
+        f"select added_text from read_parquet('{glob}', hive_partitioning=true) where article_id = 'more'"
+    ).fetchall()
+    assert added and added.startswith(extra[0].text.split("\n\n")[0][:40])
+    links_glob = f"{tmp_path}/links/**/*.parquet"
+    links = duckdb.sql(
+        f"select article_id, other_id, count(*) from read_parquet('{links_glob}') group by all"
+    ).fetchall()
+    assert links and all(n == 1 for _, _, n in links)
