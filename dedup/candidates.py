@@ -34,8 +34,8 @@ class Probe:
     doc_bits: int
     key_vals: np.ndarray  # uint64, keys, text by text
     key_docs: np.ndarray  # int64
-    keys_packed: np.ndarray  # uint64, the keys packed and sorted like `packed`
     counts: np.ndarray  # int64, anchors per text
+    _keys_packed: np.ndarray | None = None
 
     @staticmethod
     def of(fp: Fingerprints, index_keys: int) -> Probe:
@@ -55,9 +55,19 @@ class Probe:
         key_docs = np.repeat(np.arange(n, dtype=np.int64), index_keys)
         real = key_pos < fp.anchor_offsets[1:][key_docs]
         key_vals, key_docs = fp.anchors[key_pos[real]], key_docs[real]
-        keys_packed = ((key_vals >> shift) << shift) | key_docs.astype(np.uint64)
-        keys_packed.sort()
-        return Probe(packed, doc_bits, key_vals, key_docs, keys_packed, counts)
+        del key_pos, real
+        return Probe(packed, doc_bits, key_vals, key_docs, counts)
+
+    @property
+    def keys_packed(self) -> np.ndarray:
+        """The keys packed and sorted like `packed` (made on first use: only lookups into a
+        history need them)."""
+        if self._keys_packed is None:
+            shift = np.uint64(self.doc_bits)
+            keys = ((self.key_vals >> shift) << shift) | self.key_docs.astype(np.uint64)
+            keys.sort()
+            self._keys_packed = keys
+        return self._keys_packed
 
     def range_of(self, values: np.ndarray, *, keys: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Positions [lo, hi) in `packed` (or `keys_packed`) of the entries equal to each of
