@@ -7,14 +7,15 @@ import subprocess
 from pathlib import Path
 
 
-def commit() -> str:
-    """The short hash of HEAD, with `+dirty` when the work tree has changes; "unknown" outside git."""
+def commit(repo: Path | None = None) -> str:
+    """``git rev-parse --short HEAD`` of `repo` (``+dirty`` with uncommitted changes), or ``unknown``."""
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
             capture_output=True,
             text=True,
             check=True,
@@ -25,13 +26,20 @@ def commit() -> str:
 
 
 def replace_section(path: Path, heading: str, body: str) -> None:
-    """Replace the section that starts with `heading` in `path` (up to the next `## `), or append it."""
+    """Put `body` (which starts with `heading`) in place of the section `heading` of `path`.
+
+    A section runs from its ``## `` heading line to the next ``## `` heading line; other sections
+    are kept as they are. Absent section: appended; absent file: created.
+    """
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(heading)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip("\n") == heading), None)
+    new = body.rstrip("\n") + "\n"
+    if start is None:
+        text = text.rstrip("\n") + "\n\n" + new
     else:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + body + (text[end + 1 :] if end >= 0 else "")
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        rest = "".join(lines[end:])
+        text = "".join(lines[:start]) + new + ("\n" + rest if rest else "")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")

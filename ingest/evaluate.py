@@ -24,7 +24,6 @@ import gzip
 import json
 import logging
 import re
-import subprocess
 import sys
 import time
 import warnings
@@ -34,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dedup.report import commit, replace_section
 from ingest.errors import IngestError
 from ingest.extract import DEFAULT_OPTIONS, extract_page
 from ingest.records import PageRef, RawPage
@@ -284,42 +284,9 @@ def render(report: Report, *, commit: str, data: str) -> str:
     return "\n".join(lines)
 
 
-def replace_section(path: Path, heading: str, body: str) -> None:
-    """Put `body` (which starts with `heading`) in place of the section `heading` of `path`.
-
-    A section runs from its ``## `` heading line to the next ``## `` heading line; other sections
-    are kept as they are. Absent section: appended; absent file: created.
-    """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip("\n") == heading), None)
-    new = body.rstrip("\n") + "\n"
-    if start is None:
-        text = text.rstrip("\n") + "\n\n" + new
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        rest = "".join(lines[end:])
-        text = "".join(lines[:start]) + new + ("\n" + rest if rest else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def git_commit(repo: Path = REPO) -> str:
-    """``git rev-parse --short HEAD`` of `repo` (``+dirty`` with uncommitted changes), or ``unknown``."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+dirty" if dirty else head
+    """The commit the figures are measured on (see `dedup.report.commit`)."""
+    return commit(repo)
 
 
 def main(argv: list[str] | None = None) -> int:
