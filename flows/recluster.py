@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 
-from dedup.dataset import Location, list_files, resolve
+from dedup.dataset import Location, resolve
 from dedup.engine import cluster_id_for, deduplicate, precedence
 from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
@@ -39,6 +39,7 @@ from flows.backfill import days_between
 from flows.lease import LeaseBusy
 from flows.pipeline import current_run_id, leased, library_log_levels, retrying, settings_with
 from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS
+from ingest.tables import read_articles
 
 
 @dataclass(slots=True)
@@ -124,17 +125,7 @@ def stable_ids(
 
 def _articles(root: Location, *, days: set[str], ids: set[str] | None = None) -> pa.Table | None:
     """Rows of `articles/` in the given ``date=`` partitions (and among `ids` when given)."""
-    import pyarrow.dataset as pads
-
-    loc = root.child("articles")
-    files = [f for f in list_files(loc) if any(f"/date={d}/" in f for d in days)]
-    if not files:
-        return None
-    dataset = pads.dataset(
-        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
-    )
-    where = pc.field("article_id").isin(pa.array(sorted(ids), pa.string())) if ids is not None else None
-    return dataset.to_table(columns=DEDUP_COLUMNS, filter=where)
+    return read_articles(root, columns=DEDUP_COLUMNS, days=days, ids=ids)
 
 
 def _unique_docs(docs: list[Doc]) -> list[Doc]:

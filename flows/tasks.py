@@ -22,7 +22,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from dedup.dataset import Location, list_files, read_dataset, resolve
+from dedup.dataset import Location, read_dataset, resolve
 from dedup.errors import CopydeskError, is_transient
 from dedup.records import ORIGINAL
 from flows.summary import ClusterNews
@@ -33,7 +33,7 @@ from ingest.failures import Stage, error_record
 from ingest.fetch import FetchConfig
 from ingest.records import Article, ErrorRecord, PageRef, RawPage
 from ingest.sources import parse_source
-from ingest.tables import ERRORS_DIR, read_article_ids, write_articles, write_errors
+from ingest.tables import ERRORS_DIR, read_article_ids, read_articles, write_articles, write_errors
 from ingest.urls import article_id_for, source_for
 
 
@@ -366,19 +366,9 @@ DEDUP_COLUMNS = [
 
 def _article_texts(root: Location, wanted: Mapping[str, str | None]) -> dict[str, str]:
     """Texts of the given articles, reading only the date partitions they are in."""
-    import pyarrow as pa
-    import pyarrow.dataset as pads
-
-    loc = root.child("articles")
-    dates = set(wanted.values())
-    files = [f for f in list_files(loc) if None in dates or any(f"/date={d}/" in f for d in dates)]
-    if not files:
+    table = read_articles(root, columns=["article_id", "text"], days=wanted.values(), ids=wanted)
+    if table is None:
         return {}
-    dataset = pads.dataset(
-        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
-    )
-    ids = pa.array(sorted(wanted), pa.string())
-    table = dataset.to_table(columns=["article_id", "text"], filter=pads.field("article_id").isin(ids))
     return dict(zip(table["article_id"].to_pylist(), table["text"].to_pylist(), strict=True))
 
 
@@ -386,22 +376,15 @@ def _unindexed_articles(root: Location, known: set[str]) -> Any:
     """Rows of `articles/` whose ids are not in `known`, reading only the partitions that hold them."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.dataset as pads
 
-    loc = root.child("articles")
-    ids = read_dataset(loc, columns=["article_id", "date"])
+    ids = read_dataset(root.child("articles"), columns=["article_id", "date"])
     if ids is None:
         return None
     new = ids.filter(pc.invert(pc.is_in(ids["article_id"], value_set=pa.array(sorted(known), pa.string()))))
     if new.num_rows == 0:
         return None
-    dates = {str(d) for d in new["date"].to_pylist()}
-    files = [f for f in list_files(loc) if any(f"/date={d}/" in f for d in dates)]
-    dataset = pads.dataset(
-        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
-    )
-    wanted = pa.array(sorted(set(new["article_id"].to_pylist())), pa.string())
-    return dataset.to_table(columns=DEDUP_COLUMNS, filter=pc.field("article_id").isin(wanted))
+    days = {str(d) for d in new["date"].to_pylist()}
+    return read_articles(root, columns=DEDUP_COLUMNS, days=days, ids=new["article_id"].to_pylist())
 
 
 def _first_of_each_id(table: Any, root: Location) -> Any:

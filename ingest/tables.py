@@ -10,12 +10,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
-import pyarrow.compute  # dedup.dataset.write_partitioned uses pa.compute without importing it
 
-from dedup.dataset import Location, read_dataset, write_partitioned
+from dedup.dataset import Location, list_files, read_dataset, write_partitioned
 from ingest.records import Article, ErrorRecord
 from ingest.timeutil import to_utc
 
@@ -125,3 +124,24 @@ def read_article_ids(root: Location) -> set[str]:
     if table is None:
         return set()
     return {str(v) for v in table.column("article_id").to_pylist()}
+
+
+def read_articles(
+    root: Location, *, columns: list[str], days: Iterable[str | None], ids: Iterable[str] | None = None
+) -> pa.Table | None:
+    """Rows of ``<root>/articles/`` in the given ``date=`` partitions (None: every partition),
+    among `ids` when given: only the files of those days are read."""
+    import pyarrow.dataset as pads
+
+    loc = root.child(ARTICLES_DIR)
+    days = set(days)
+    files = [f for f in list_files(loc) if None in days or any(f"/date={d}/" in f for d in days)]
+    if not files:
+        return None
+    dataset = pads.dataset(
+        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+    )
+    where = (
+        pads.field("article_id").isin(pa.array(sorted(set(ids)), pa.string())) if ids is not None else None
+    )
+    return dataset.to_table(columns=columns, filter=where)
