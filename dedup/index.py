@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -184,7 +184,7 @@ class DedupIndex:
         }
         previous = self._membership()
         met_ids = {segments[i].docs[j].id for i, rows in met.items() for j in rows.tolist()}
-        wanted = _with_cluster_members(met_ids, previous)
+        wanted = with_cluster_members(met_ids, previous)
         hist_docs: list[Doc] = []
         hist_fps: list[Fingerprints] = []
         for seg in segments:
@@ -197,7 +197,12 @@ class DedupIndex:
         sub_fp = Fingerprints.concat([*hist_fps, fp_new])
         result = group(sub_docs, sub_fp, self.params)
         self._fill_added_text(result, sub_docs, sub_fp, previous)
-        assignments, merges = self._stable_ids(result.assignments, sub_docs, previous)
+        known = previous.filter(
+            pc.is_in(previous["article_id"], value_set=pa.array(sorted(d.id for d in sub_docs), pa.string()))
+        )
+        old = dict(zip(known["article_id"].to_pylist(), known["cluster_id"].to_pylist(), strict=True))
+        assignments = result.assignments
+        merges = stable_ids(assignments, sub_docs, old=old)
         out.new_articles, out.assignments, out.links, out.merges = len(new), assignments, result.links, merges
         self._store(new, fp_new, assignments, result.links, sub_docs, previous, run_id=run_id)
         out.seconds = time.perf_counter() - t0
@@ -279,37 +284,6 @@ class DedupIndex:
             view.membership = read_membership(self.root)
         return view.membership
 
-    def _stable_ids(
-        self, rows: list[Assignment], docs: Sequence[Doc], previous: pa.Table
-    ) -> tuple[list[Assignment], list[tuple[str, str]]]:
-        """Give regrouped clusters the ids they already had; the earliest original's id survives a merge."""
-        ids = {d.id for d in docs}
-        known = previous.filter(
-            pc.is_in(previous["article_id"], value_set=pa.array(sorted(ids), pa.string()))
-        )
-        old = dict(zip(known["article_id"].to_pylist(), known["cluster_id"].to_pylist(), strict=True))
-        rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
-        by_cluster: dict[str, list[Assignment]] = {}
-        for a in rows:
-            by_cluster.setdefault(a.cluster_id, []).append(a)
-        taken: set[str] = set()
-        merges: list[tuple[str, str]] = []
-        # Clusters with the earliest originals choose first, so an old id stays with its original.
-        for cid, members in sorted(by_cluster.items(), key=lambda kv: rank[kv[1][0].original_id]):
-            olds = sorted(
-                {old[m.article_id] for m in members if m.article_id in old},
-                key=lambda c: min(rank[m.article_id] for m in members if old.get(m.article_id) == c),
-            )
-            free = [c for c in olds if c not in taken]
-            final = free[0] if free else cid
-            if final in taken:  # a split left the derived id to another cluster
-                final = cluster_id_for(members[0].original_id + "#" + members[0].article_id)
-            taken.add(final)
-            merges.extend((final, c) for c in free[1:])
-            for m in members:
-                m.cluster_id = final
-        return rows, merges
-
     def _store(
         self,
         new: Sequence[Doc],
@@ -339,7 +313,42 @@ class DedupIndex:
         write_partitioned(docs_to_sketches(new, fp_new), self.sketches, partition_col="date", file_stem=stem)
 
 
-def _with_cluster_members(ids: set[str], previous: pa.Table) -> set[str]:
+def stable_ids(
+    rows: list[Assignment], docs: Sequence[Doc], *, old: Mapping[str, str], taken: Set[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """Give regrouped clusters the ids their members had (rows are changed in place); returns the
+    merges, (surviving id, absorbed id).
+
+    Clusters with the earliest originals choose first, and a cluster takes the old id of its earliest
+    member, so an id stays with its original and the older id survives a merge; a part split off
+    gets an id derived from its original.
+
+    Args:
+        rows: one assignment per doc, with the ids a one-pass dedup derives.
+        old: each article's cluster id before.
+        taken: ids held by clusters that are not regrouped, which no regrouped cluster may take.
+    """
+    rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
+    by_cluster: dict[str, list[Assignment]] = {}
+    for a in rows:
+        by_cluster.setdefault(a.cluster_id, []).append(a)
+    used = set(taken)
+    merges: list[tuple[str, str]] = []
+    for derived, members in sorted(by_cluster.items(), key=lambda kv: rank[kv[1][0].original_id]):
+        members.sort(key=lambda m: rank[m.article_id])
+        olds = list(dict.fromkeys(old[m.article_id] for m in members if m.article_id in old))
+        free = [c for c in olds if c not in used]
+        final = free[0] if free else derived
+        if final in used:  # a split left the derived id to another cluster
+            final = cluster_id_for(f"{derived}#{members[0].article_id}")
+        used.add(final)
+        merges.extend((final, c) for c in free[1:])
+        for m in members:
+            m.cluster_id = final
+    return merges
+
+
+def with_cluster_members(ids: set[str], previous: pa.Table) -> set[str]:
     """`ids` and every article in the same cluster as one of them."""
     if not ids or previous.num_rows == 0:
         return set(ids)

@@ -30,10 +30,11 @@ import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 
 from dedup.dataset import Location, resolve
-from dedup.engine import cluster_id_for, deduplicate, precedence
+from dedup.engine import deduplicate
+from dedup.index import stable_ids, with_cluster_members
 from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
-from dedup.records import Assignment, Doc
+from dedup.records import Doc
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
 from flows.backfill import days_between
 from flows.lease import LeaseBusy
@@ -69,10 +70,8 @@ def recluster_range(
         return outcome
     ids = set(in_range["article_id"].to_pylist())
     previous = read_membership(root)
-    hit = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(sorted(ids), pa.string())))
-    clusters = pa.array(sorted(set(hit["cluster_id"].to_pylist())), pa.string())
-    members = previous.filter(pc.is_in(previous["cluster_id"], value_set=clusters))
-    outside = members.filter(pc.invert(pc.is_in(members["article_id"], value_set=pa.array(sorted(ids)))))
+    outside_ids = sorted(with_cluster_members(ids, previous) - ids)
+    outside = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(outside_ids, pa.string())))
     tables = [in_range]
     if outside.num_rows:
         more = _articles(
@@ -85,7 +84,8 @@ def recluster_range(
     old = dict(zip(previous["article_id"].to_pylist(), previous["cluster_id"].to_pylist(), strict=True))
     regrouped = {d.id for d in docs}
     held_elsewhere = {c for a, c in old.items() if a not in regrouped}
-    rows = stable_ids(result.assignments, docs, old=old, taken=held_elsewhere)
+    rows = result.assignments
+    stable_ids(rows, docs, old=old, taken=held_elsewhere)
     upsert_clusters(root, clusters_table(rows, {d.id: doc_date(d) for d in docs}, run_id=run_id))
     outcome.articles_in_range = len(ids)
     outcome.articles_regrouped = len(docs)
@@ -94,33 +94,6 @@ def recluster_range(
     outcome.articles_moved = sum(1 for r in rows if old.get(r.article_id) != r.cluster_id)
     outcome.seconds = round(time.monotonic() - started, 2)
     return outcome
-
-
-def stable_ids(
-    rows: list[Assignment], docs: list[Doc], *, old: dict[str, str], taken: set[str]
-) -> list[Assignment]:
-    """Give each regrouped cluster the id its members had, the cluster with the earliest original first.
-
-    Args:
-        rows: one assignment per doc, with the ids a one-pass dedup derives.
-        old: each article's cluster id before.
-        taken: ids held by clusters that are not regrouped, which no regrouped cluster may take.
-    """
-    rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
-    by_cluster: dict[str, list[Assignment]] = {}
-    for a in rows:
-        by_cluster.setdefault(a.cluster_id, []).append(a)
-    used = set(taken)
-    for derived, members in sorted(by_cluster.items(), key=lambda kv: rank[kv[1][0].original_id]):
-        members.sort(key=lambda m: rank[m.article_id])
-        olds = [old[m.article_id] for m in members if m.article_id in old]
-        final = next((c for c in olds if c not in used), None)
-        if final is None:
-            final = derived if derived not in used else cluster_id_for(f"{derived}#{members[0].article_id}")
-        used.add(final)
-        for m in members:
-            m.cluster_id = final
-    return rows
 
 
 def _articles(root: Location, *, days: set[str], ids: set[str] | None = None) -> pa.Table | None:

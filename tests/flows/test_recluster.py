@@ -11,9 +11,9 @@ import pytest
 from flows_helpers import Backfilled, cluster_partition, rows, table
 
 from dedup.dataset import resolve
+from dedup.index import stable_ids
 from dedup.records import Assignment, Doc
 from dedup.tables import clusters_table, upsert_clusters
-from flows.recluster import stable_ids
 
 
 def a(article: str, cluster: str, original: str) -> Assignment:
@@ -24,10 +24,12 @@ def test_stable_ids_keep_what_members_had_and_give_a_split_part_a_new_id() -> No
     docs = [Doc(i, "x") for i in ("a", "b", "c", "d")]
     rows_ = [a("a", "ca", "a"), a("b", "ca", "a"), a("c", "cc", "c"), a("d", "cc", "c")]
     old = {"a": "old-1", "b": "old-1", "c": "old-1", "d": "old-2"}  # a, b, c were one cluster: now split
-    got = {r.article_id: r.cluster_id for r in stable_ids(rows_, docs, old=old, taken={"old-9"})}
+    stable_ids(rows_, docs, old=old, taken={"old-9"})
+    got = {r.article_id: r.cluster_id for r in rows_}
     assert got["a"] == got["b"] == "old-1"  # the part with the earliest original keeps the id
     assert got["c"] == got["d"] == "old-2"
-    fresh = stable_ids([a("a", "ca", "a")], docs[:1], old={"a": "old-9"}, taken={"old-9", "ca"})
+    fresh = [a("a", "ca", "a")]
+    stable_ids(fresh, docs[:1], old={"a": "old-9"}, taken={"old-9", "ca"})
     assert fresh[0].cluster_id not in {"old-9", "ca"}
 
 
