@@ -111,8 +111,9 @@ def group(
     links, feats = verify_pairs(fp, pairs, rank, params)
     t2 = time.perf_counter()
     roots, links = components(len(docs), rank, links)
-    roots = confirm_members(fp, roots, rank, links, params)
-    result = assign(docs, fp, roots, links, feats, params)
+    to_original: dict[tuple[int, int], PairFeatures] = {}
+    roots = confirm_members(fp, roots, rank, links, params, seen=to_original)
+    result = assign(docs, fp, roots, links, feats, params, seen=to_original)
     log.info(
         "dedup: %d docs, %d candidate pairs, %d links; candidates %.2fs, verify %.2fs, cluster %.2fs",
         len(docs),
@@ -148,20 +149,24 @@ def confirm_members(
     rank: Sequence[int],
     links: list[tuple[int, int, str]],
     params: DedupParams,
+    *,
+    seen: dict[tuple[int, int], PairFeatures] | None = None,
 ) -> np.ndarray:
     """Keep in each cluster only the texts that are copies of its original.
 
     A chain of links can reach a text that shares nothing with the original (an excerpt of what an
     expanded copy added). Such texts leave the cluster and are grouped again among themselves,
-    with the links between them, until every member is a copy of its cluster's original.
+    with the links between them, until every member is a copy of its cluster's original. The
+    features of each (member, original) pair land in `seen`, for `assign` to use again.
     """
+    seen = {} if seen is None else seen
     roots = roots.copy()
     pending = [i for i in range(len(roots)) if roots[i] != i]
     for _ in range(8):
         detached = [
             i
             for i in pending
-            if classify(features(fp, i, int(roots[i]), params.match), params.match) not in COPY_RELATIONS
+            if classify(_features(fp, i, int(roots[i]), params, seen), params.match) not in COPY_RELATIONS
         ]
         if not detached:
             break
@@ -177,6 +182,17 @@ def confirm_members(
     return roots
 
 
+def _features(
+    fp: Fingerprints, a: int, o: int, params: DedupParams, seen: dict[tuple[int, int], PairFeatures] | None
+) -> PairFeatures:
+    """`features(fp, a, o)`, computed once per pair when `seen` keeps them."""
+    if seen is None:
+        return features(fp, a, o, params.match)
+    if (a, o) not in seen:
+        seen[(a, o)] = features(fp, a, o, params.match)
+    return seen[(a, o)]
+
+
 def assign(
     docs: Sequence[Doc],
     fp: Fingerprints,
@@ -184,6 +200,8 @@ def assign(
     links: list[tuple[int, int, str]],
     feats: dict[tuple[int, int], tuple[float, float, float]],
     params: DedupParams,
+    *,
+    seen: dict[tuple[int, int], PairFeatures] | None = None,
 ) -> DedupResult:
     """One `Assignment` per doc: its cluster, original, and relation to that original."""
     sizes = np.bincount(roots, minlength=len(docs))
@@ -199,7 +217,7 @@ def assign(
         if root == i:
             out.append(Assignment(d.id, cluster_id_for(d.id), d.id, ORIGINAL, 1.0, 1.0, int(sizes[root])))
             continue
-        f = features(fp, i, root, params.match)
+        f = _features(fp, i, root, params, seen)
         found = direct.get((i, root)) or classify(f, params.match)
         rel = found if found in COPY_RELATIONS else first_hop.get(i, NEAR_DUPLICATE)
         out.append(
