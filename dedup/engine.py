@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from dedup.boilerplate import strip_boilerplate
 from dedup.candidates import candidate_pairs
 from dedup.cluster import components, link_rows
 from dedup.fingerprint import Fingerprints, fingerprint
@@ -72,8 +73,9 @@ def deduplicate_batches(
     batches: Iterable[Sequence[Doc]], params: DedupParams | None = None
 ) -> tuple[list[Doc], Fingerprints, DedupResult]:
     """`deduplicate` for input that need not fit in memory: texts are fingerprinted batch by batch
-    and dropped; the docs come back without text. `added_text` is left empty: fill it with
-    `fill_added_text` from a second read of the texts of the `expanded` copies.
+    and dropped; the docs come back without text, and their fingerprints with boilerplate stripped.
+    `added_text` is left empty: fill it with `fill_added_text`, given those fingerprints, from a
+    second read of the texts of the `expanded` copies.
     """
     params = params or DedupParams()
     t0 = time.perf_counter()
@@ -85,6 +87,7 @@ def deduplicate_batches(
     fp = Fingerprints.concat(parts) if parts else fingerprint([], params.minhash)
     del parts  # the pieces are copied into fp: do not hold them twice while grouping
     log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
+    fp = strip_boilerplate(metas, fp, params.match.boilerplate_min_texts, in_place=True)
     return metas, fp, group(metas, fp, params)
 
 
@@ -102,8 +105,12 @@ def fill_added_text(
 def group(
     docs: Sequence[Doc], fp: Fingerprints, params: DedupParams, *, pairs: np.ndarray | None = None
 ) -> DedupResult:
-    """Match and cluster docs whose fingerprints are `fp` (row i is docs[i])."""
+    """Match and cluster docs whose fingerprints are `fp` (row i is docs[i]).
+
+    Boilerplate is stripped first (counted over `docs`) unless `fp` comes stripped already.
+    """
     t0 = time.perf_counter()
+    fp = strip_boilerplate(docs, fp, params.match.boilerplate_min_texts)
     rank = precedence(docs)
     if pairs is None:
         pairs = candidate_pairs(fp, params.match)
@@ -240,5 +247,5 @@ def assign(
 def added_text(text: str, f: PairFeatures) -> str:
     """The passages of an expanded copy that its original does not have, in order."""
     paras = paragraphs(text)
-    found = set(f.found_a.tolist())
-    return "\n\n".join(p for k, p in enumerate(paras) if k not in found and p).strip()
+    skip = set(f.found_a.tolist()) | set(f.boiler_a.tolist())
+    return "\n\n".join(p for k, p in enumerate(paras) if k not in skip and p).strip()

@@ -42,6 +42,13 @@ class Fingerprints:
     anchors: np.ndarray  # (sum,) uint64, sorted within each text
     anchor_paras: np.ndarray  # (sum,) uint16: paragraph index of each anchor
     content_hashes: list[str]
+    #: Each text's paragraphs, as 32-bit hashes of their words (0: a paragraph without words),
+    #: CSR-style: paragraph k of text i is `para_keys[para_offsets[i] + k]`. They find the lines a
+    #: source repeats across its articles (dedup.boilerplate).
+    para_offsets: np.ndarray | None = None  # (n + 1,) int64
+    para_keys: np.ndarray | None = None  # (sum,) uint32
+    #: Set once boilerplate is stripped (dedup.boilerplate.strip): which paragraph entries were.
+    boiler: np.ndarray | None = None  # (sum,) bool, aligned with para_keys
 
     def __len__(self) -> int:
         return len(self.content_hashes)
@@ -58,6 +65,9 @@ class Fingerprints:
         offsets = np.zeros(idx.size + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         flat = np.repeat(lo - offsets[:-1], counts) + np.arange(int(offsets[-1]))
+        para_offsets, para_keys = None, None
+        if self.para_offsets is not None and self.para_keys is not None:
+            para_offsets, para_keys = _take_csr(self.para_offsets, self.para_keys, idx)
         return Fingerprints(
             signatures=self.signatures[idx],
             n_shingles=self.n_shingles[idx],
@@ -65,6 +75,8 @@ class Fingerprints:
             anchors=self.anchors[flat],
             anchor_paras=self.anchor_paras[flat],
             content_hashes=[self.content_hashes[i] for i in idx.tolist()],
+            para_offsets=para_offsets,
+            para_keys=para_keys,
         )
 
     @staticmethod
@@ -82,7 +94,44 @@ class Fingerprints:
             anchors=np.concatenate([p.anchors for p in parts]),
             anchor_paras=np.concatenate([p.anchor_paras for p in parts]),
             content_hashes=[h for p in parts for h in p.content_hashes],
+            **_concat_paras(parts),
         )
+
+    def boilerplate_of(self, i: int) -> np.ndarray:
+        """Indices of text i's paragraphs stripped as boilerplate."""
+        if self.boiler is None or self.para_offsets is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self.boiler[self.para_offsets[i] : self.para_offsets[i + 1]])
+
+
+def _take_csr(offsets: np.ndarray, values: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = offsets[idx], offsets[idx + 1]
+    counts = hi - lo
+    out = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    flat = np.repeat(lo - out[:-1], counts) + np.arange(int(out[-1]))
+    return out, values[flat]
+
+
+def _concat_paras(parts: Sequence[Fingerprints]) -> dict[str, np.ndarray | None]:
+    """Paragraph keys of `parts` joined; texts of a part without them get no paragraphs."""
+    if all(p.para_offsets is None for p in parts):
+        return {"para_offsets": None, "para_keys": None}
+    offsets: list[np.ndarray] = []
+    keys: list[np.ndarray] = []
+    start = 0
+    for p in parts:
+        if p.para_offsets is None or p.para_keys is None:
+            offsets.append(np.full(len(p), start, dtype=np.int64))
+            continue
+        offsets.append(np.asarray(p.para_offsets[:-1]) + start)
+        keys.append(p.para_keys)
+        start += int(p.para_offsets[-1])
+    offsets.append(np.array([start], dtype=np.int64))
+    return {
+        "para_offsets": np.concatenate(offsets),
+        "para_keys": np.concatenate(keys) if keys else np.zeros(0, np.uint32),
+    }
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -233,7 +282,33 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     an, an_doc, an_para = an[first], an_doc[first], an_para[first]
     offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.bincount(an_doc, minlength=n_docs), out=offsets[1:])
-    return Fingerprints(sig, n_sh, offsets, an, np.minimum(an_para, 65535).astype(np.uint16), hashes)
+    para_offsets, para_keys = _paragraph_keys(wh, w.doc, w.para, n_docs)
+    return Fingerprints(
+        sig, n_sh, offsets, an, np.minimum(an_para, 65535).astype(np.uint16), hashes, para_offsets, para_keys
+    )
+
+
+def _paragraph_keys(
+    wh: np.ndarray, doc: np.ndarray, para: np.ndarray, n_docs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 32-bit hash of each paragraph's words in order, CSR by text (0 for paragraphs without words)."""
+    n_paras = np.zeros(n_docs, dtype=np.int64)
+    if wh.size == 0:
+        return np.zeros(n_docs + 1, dtype=np.int64), np.zeros(0, np.uint32)
+    first = np.ones(wh.size, dtype=bool)
+    first[1:] = (doc[1:] != doc[:-1]) | (para[1:] != para[:-1])
+    starts = np.flatnonzero(first)
+    pos = np.arange(wh.size) - np.repeat(starts, np.diff(np.append(starts, wh.size)))
+    mixed = _mix64(wh + pos.astype(np.uint64) * np.uint64(_C[1]))
+    keys = (_mix64(np.add.reduceat(mixed, starts)) >> np.uint64(32)).astype(np.uint32)
+    keys[keys == 0] = 1  # 0 is kept for paragraphs without words
+    g_doc, g_para = doc[starts], para[starts]
+    np.maximum.at(n_paras, g_doc, g_para + 1)
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(n_paras, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]), dtype=np.uint32)
+    out[offsets[g_doc] + g_para] = keys
+    return offsets, out
 
 
 def _signatures(out: np.ndarray, h32: np.ndarray, n_sh: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dedup.boilerplate import LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import Probe, cross_pairs
 from dedup.dataset import Location, list_files, write_partitioned
 from dedup.engine import cluster_id_for, fill_added_text, group, precedence
@@ -66,6 +67,7 @@ SKETCH_SCHEMA = pa.schema(
         ("signature", pa.binary()),
         ("anchors", pa.binary()),
         ("anchor_paras", pa.binary()),
+        ("para_keys", pa.binary()),
         ("date", pa.string()),
     ]
 )
@@ -92,10 +94,17 @@ class Segment:
     fp: Fingerprints
     probe: Probe
     row: dict[str, int]
+    lines: LineCounts  # every (source, paragraph) of its texts: boilerplate is counted over the window
 
     @staticmethod
     def of(docs: list[Doc], fp: Fingerprints, index_keys: int) -> Segment:
-        return Segment(docs, fp, Probe.of(fp, index_keys), {d.id: i for i, d in enumerate(docs)})
+        return Segment(
+            docs,
+            fp,
+            Probe.of(fp, index_keys),
+            {d.id: i for i, d in enumerate(docs)},
+            LineCounts.of(fp, source_keys(docs), min_texts=1),
+        )
 
     @staticmethod
     def merge(parts: Sequence[Segment], index_keys: int) -> Segment:
@@ -177,9 +186,13 @@ class DedupIndex:
         fp_new = fingerprint([d.text for d in new], self.params.minhash)
         segments = self._window(new)
         out.history_loaded = sum(len(s.docs) for s in segments)
-        probe = Probe.of(fp_new, self.params.match.index_keys)
+        # Boilerplate is what a source repeats across the window: the history's lines and the batch's.
+        lines = [*(s.lines for s in segments), LineCounts.of(fp_new, source_keys(new), min_texts=1)]
+        min_texts = self.params.match.boilerplate_min_texts
+        clean_new = strip_boilerplate(new, fp_new, min_texts, lines)
+        probe = Probe.of(clean_new, self.params.match.index_keys)
         met = {
-            seg_i: cross_pairs(seg.probe, probe, fp_new, self.params.match)[:, 0]
+            seg_i: cross_pairs(seg.probe, probe, clean_new, self.params.match)[:, 0]
             for seg_i, seg in enumerate(segments)
         }
         previous = self._membership()
@@ -194,7 +207,7 @@ class DedupIndex:
                 hist_docs.extend(seg.docs[r] for r in rows)
                 hist_fps.append(seg.fp.take(rows))
         sub_docs = hist_docs + new
-        sub_fp = Fingerprints.concat([*hist_fps, fp_new])
+        sub_fp = strip_boilerplate(sub_docs, Fingerprints.concat([*hist_fps, fp_new]), min_texts, lines)
         result = group(sub_docs, sub_fp, self.params)
         self._fill_added_text(result, sub_docs, sub_fp, previous)
         known = previous.filter(
@@ -385,10 +398,18 @@ def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
             "signature": [row.tobytes() for row in fp.signatures],
             "anchors": [fp.anchors[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
             "anchor_paras": [fp.anchor_paras[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
+            "para_keys": _para_keys_column(fp),
             "date": [doc_date(d) for d in docs],
         },
         schema=SKETCH_SCHEMA,
     )
+
+
+def _para_keys_column(fp: Fingerprints) -> list[bytes | None]:
+    if fp.para_offsets is None or fp.para_keys is None:
+        return [None] * len(fp)
+    offs = fp.para_offsets.tolist()
+    return [fp.para_keys[offs[i] : offs[i + 1]].tobytes() for i in range(len(fp))]
 
 
 def _binary_values(col: pa.ChunkedArray, itemsize: int) -> tuple[np.ndarray, np.ndarray]:
@@ -409,6 +430,10 @@ def sketches_to_docs(table: pa.Table, num_perm: int) -> tuple[list[Doc], Fingerp
     sig, _ = _binary_values(table["signature"], 4)
     anchors, offsets = _binary_values(table["anchors"], 8)
     paras, _ = _binary_values(table["anchor_paras"], 2)
+    para_offsets, para_keys = None, None
+    if "para_keys" in table.column_names and table["para_keys"].null_count == 0:
+        para_keys, para_offsets = _binary_values(table["para_keys"], 4)
+        para_offsets = para_offsets.astype(np.int64)
     ids = table["article_id"].to_pylist()
     cols = [table[c].to_pylist() for c in ("source", "url", "canonical_url", "published_at", "fetched_at")]
     docs = [
@@ -422,6 +447,8 @@ def sketches_to_docs(table: pa.Table, num_perm: int) -> tuple[list[Doc], Fingerp
         anchors=anchors,
         anchor_paras=paras,
         content_hashes=table["content_hash"].to_pylist(),
+        para_offsets=para_offsets,
+        para_keys=para_keys,
     )
     return docs, fp
 

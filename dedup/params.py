@@ -39,6 +39,10 @@ class MatchParams:
     max_anchor_df: int = 100
     #: A paragraph is "found" in the other text when this share of its anchors is there.
     paragraph_found: float = 0.5
+    #: A paragraph of at most this many anchors (about 10 words), not found in the other text but
+    #: standing between paragraphs that are, is an interruption (an ad, a "Related:" line) and
+    #: counts for neither text.
+    interruption_anchors: int = 2
     #: Share of a text (by words) found in the other for it to count as inside it.
     inside: float = 0.8
     #: Share of the original a near-duplicate or expanded copy must hold.
@@ -49,6 +53,9 @@ class MatchParams:
     min_density: float = 0.75
     #: Short texts (fewer anchors than this) are judged on whole-text containment only.
     min_anchors_for_structure: int = 8
+    #: A paragraph found in this many different texts of one source is that source's boilerplate
+    #: (dedup.boilerplate) and left out of every comparison.
+    boilerplate_min_texts: int = 6
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,23 +43,33 @@ class PairFeatures:
     n_o: int
     same_text: bool
     found_a: np.ndarray  # paragraph indices of A found in O
+    boiler_a: np.ndarray  # paragraph indices of A stripped as its source's boilerplate
 
 
 def _paragraph_view(
-    paras: np.ndarray, shared_idx: np.ndarray, found_share: float
+    paras: np.ndarray, shared_idx: np.ndarray, found_share: float, interruption: int
 ) -> tuple[float, float, np.ndarray]:
-    """Coverage, density and found paragraph indices of one text against the other."""
+    """Coverage, density and found paragraph indices of one text against the other.
+
+    A short paragraph that is not found but stands between found ones (up to `interruption`
+    anchors: an "Advertisement" or "Related: ..." line, a caption) interrupts the shared passage
+    rather than adding to it: it counts neither for nor against either share.
+    """
     if paras.size == 0:
         return 0.0, 0.0, np.zeros(0, dtype=np.int64)
     total = np.bincount(paras)
     hit = np.bincount(paras[shared_idx], minlength=total.size)
     present = np.flatnonzero(total > 0)
-    found = present[hit[present] >= found_share * total[present]]
-    cover = float(total[found].sum() / paras.size)
+    is_found = hit[present] >= found_share * total[present]
+    found = present[is_found]
     if found.size == 0:
-        return cover, 0.0, found
+        return 0.0, 0.0, found
+    inside = (present > found[0]) & (present < found[-1])
+    skipped = present[inside & ~is_found & (total[present] <= interruption)]
+    counted = paras.size - int(total[skipped].sum())
+    cover = float(total[found].sum() / counted) if counted else 0.0
     span = present[(present >= found[0]) & (present <= found[-1])]
-    density = float(total[found].sum() / total[span].sum())
+    density = float(total[found].sum() / (total[span].sum() - total[skipped].sum()))
     return cover, density, found
 
 
@@ -70,9 +80,16 @@ def features(fp: Fingerprints, a: int, o: int, params: MatchParams) -> PairFeatu
     _, idx_a, idx_o = np.intersect1d(anchors_a, anchors_o, assume_unique=True, return_indices=True)
     shared = idx_a.size
     n_a, n_o = anchors_a.size, anchors_o.size
-    cover_a, density_a, found_a = _paragraph_view(paras_a.astype(np.int64), idx_a, params.paragraph_found)
-    cover_o, density_o, _ = _paragraph_view(paras_o.astype(np.int64), idx_o, params.paragraph_found)
-    jaccard = float(np.count_nonzero(fp.signatures[a] == fp.signatures[o]) / fp.signatures.shape[1])
+    found, cut = params.paragraph_found, params.interruption_anchors
+    cover_a, density_a, found_a = _paragraph_view(paras_a.astype(np.int64), idx_a, found, cut)
+    cover_o, density_o, _ = _paragraph_view(paras_o.astype(np.int64), idx_o, found, cut)
+    boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
+    if boiler_a.size or boiler_o.size:
+        # The signatures include the boilerplate: estimate Jaccard from what is left.
+        union = n_a + n_o - shared
+        jaccard = shared / union if union else 0.0
+    else:
+        jaccard = float(np.count_nonzero(fp.signatures[a] == fp.signatures[o]) / fp.signatures.shape[1])
     return PairFeatures(
         jaccard=jaccard,
         contain_a=shared / n_a if n_a else 0.0,
@@ -83,8 +100,9 @@ def features(fp: Fingerprints, a: int, o: int, params: MatchParams) -> PairFeatu
         density_o=density_o,
         n_a=n_a,
         n_o=n_o,
-        same_text=fp.content_hashes[a] == fp.content_hashes[o],
+        same_text=bool(fp.content_hashes[a]) and fp.content_hashes[a] == fp.content_hashes[o],
         found_a=found_a,
+        boiler_a=boiler_a,
     )
 
 

@@ -157,3 +157,38 @@ def test_seed_story_and_republished_copy_are_grouped_as_expanded() -> None:
     added = by_id["copy"].added_text or ""
     assert "What are the potential consequences" in added
     assert "Thousands of Criminal Immigrants Released" not in added.split("\n\n")[0]
+
+
+def test_ads_and_related_lines_inside_a_copy_leave_it_a_near_duplicate() -> None:
+    story = planted_corpus(1, copy_rate=0.0, mean_words=250, seed=12).docs[0]
+    paras = story.text.split("\n\n")
+    assert len(paras) >= 5
+    copy = [
+        *paras[:2],
+        "ADVERTISEMENT",
+        *paras[2:4],
+        "Related: Council delays vote on harbour budget",
+        *paras[4:],
+    ]
+    assert story.published_at is not None
+    docs = [story, Doc("copy", "\n\n".join(copy), published_at=story.published_at + timedelta(days=1))]
+    by_id = {a.article_id: a for a in deduplicate(docs).assignments}
+    assert by_id["copy"].relation == NEAR_DUPLICATE
+    assert by_id["copy"].cluster_id == by_id[story.id].cluster_id
+
+
+def test_a_short_unmatched_line_between_shared_paragraphs_is_an_interruption() -> None:
+    import numpy as np
+
+    from dedup.verify import _paragraph_view
+
+    # Paragraphs 0 and 2 (three anchors each) are shared; paragraph 1 is a one-anchor ad line.
+    paras = np.array([0, 0, 0, 1, 2, 2, 2])
+    shared = np.array([0, 1, 2, 4, 5, 6])
+    cover, density, found = _paragraph_view(paras, shared, 0.5, 2)
+    assert (cover, density, found.tolist()) == (1.0, 1.0, [0, 2])
+    cover, density, _ = _paragraph_view(paras, shared, 0.5, 0)
+    assert cover == density == 6 / 7
+    # At the end, or longer than the limit, an unmatched paragraph is text the other lacks.
+    tail = np.array([0, 0, 0, 2, 2, 2, 3])
+    assert _paragraph_view(tail, np.array([0, 1, 2, 3, 4, 5]), 0.5, 2)[0] == 6 / 7
