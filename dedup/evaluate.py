@@ -15,8 +15,8 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from math import comb
 from pathlib import Path
 

@@ -2,7 +2,8 @@
 
 A text is split into paragraphs (lines), lower-cased and cut into words. Each word is hashed
 with a 64-bit polynomial hash computed for the whole batch at once (prefix sums over the bytes),
-each run of `shingle_words` words into a 64-bit shingle hash. From the shingle hashes come
+each run of `shingle_words` words within a paragraph into a 64-bit shingle hash (a text with
+no paragraph that long gets one shingle of all its words). From the shingle hashes come
 
 - the MinHash signature, datasketch's `affine32` scheme: it equals
   `datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)` fed the same shingles;
@@ -213,12 +214,10 @@ def shingle_hash32(shingle: bytes | str) -> int:
 
 def shingles(text: str, k: int) -> list[str]:
     """The shingles of `text` as strings, the scalar twin of the batch path (tests, datasketch)."""
-    flat = [w for para in words(text) for w in para]
-    if not flat:
-        return []
-    if len(flat) < k:
-        return [" ".join(flat)]
-    return [" ".join(flat[i : i + k]) for i in range(len(flat) - k + 1)]
+    paras = words(text)
+    out = [" ".join(p[i : i + k]) for p in paras for i in range(len(p) - k + 1)]
+    flat = [w for p in paras for w in p]
+    return out if out or not flat else [" ".join(flat)]
 
 
 def fingerprint(texts: Sequence[str], params: MinHashParams | None = None) -> Fingerprints:
@@ -250,15 +249,17 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     ]
     n_words = wh.size
     if n_words >= k:
+        # Shingles stay inside their paragraph: a line inserted between two (an ad, a "Related:"
+        # headline) changes no shingle of the text around it.
         pos = np.arange(n_words - k + 1)
-        pos = pos[w.doc[pos] == w.doc[pos + k - 1]]
+        pos = pos[(w.doc[pos] == w.doc[pos + k - 1]) & (w.para[pos] == w.para[pos + k - 1])]
         sh = _combine([wh[pos + i] for i in range(k)])
         sh_doc, sh_para = w.doc[pos], w.para[pos]
     else:
         sh, sh_doc, sh_para = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    # Texts shorter than k words: one shingle of all their words.
+    # Texts without a paragraph of k words: one shingle of all their words.
     words_per_doc = np.diff(word_bounds)
-    short = np.flatnonzero((words_per_doc > 0) & (words_per_doc < k))
+    short = np.flatnonzero((words_per_doc > 0) & (np.bincount(sh_doc, minlength=n_docs) == 0))
     if short.size:
         extra = np.array(
             [_combine([wh[j : j + 1] for j in range(word_bounds[d], word_bounds[d + 1])])[0] for d in short],

@@ -21,7 +21,8 @@ class MinHashParams:
     anchor_rate: float = 0.25
 
     def tag(self) -> str:
-        return f"w{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
+        # "pw": shingles are paragraph-bound windows of words (sketches made before were not).
+        return f"pw{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
 
 
 @dataclass(frozen=True, slots=True)
