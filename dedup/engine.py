@@ -45,13 +45,21 @@ def cluster_id_for(original_id: str) -> str:
 def precedence(docs: Sequence[Doc]) -> list[int]:
     """Rank of each doc as a candidate original: earliest published, then fetched, then smallest id.
 
-    One tie-break comes before "fetched": of pages published at the same time, the one at its own
-    canonical URL wins (the same page under a tracking or AMP URL is the copy).
+    Two tie-breaks come before "fetched", in this order, among pages published at the same time:
+    the higher publisher priority (`Doc.source_priority`, None as 0: the newsroom's own ranking of
+    its sources), then the page at its own canonical URL (the same page under a tracking or AMP URL
+    is the copy; such twins come from one publisher, so priority rarely separates them).
     """
 
-    def key(i: int) -> tuple[datetime, bool, datetime, str]:
+    def key(i: int) -> tuple[datetime, int, bool, datetime, str]:
         d = docs[i]
-        return (d.published_at or _FAR_FUTURE, not d.is_canonical, d.fetched_at or _FAR_FUTURE, d.id)
+        return (
+            d.published_at or _FAR_FUTURE,
+            -(d.source_priority or 0),
+            not d.is_canonical,
+            d.fetched_at or _FAR_FUTURE,
+            d.id,
+        )
 
     order = sorted(range(len(docs)), key=key)
     rank = [0] * len(docs)

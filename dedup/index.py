@@ -69,6 +69,7 @@ SKETCH_SCHEMA = pa.schema(
         ("anchor_paras", pa.binary()),
         ("para_keys", pa.binary()),
         ("date", pa.string()),
+        ("source_priority", pa.int32()),  # added later: older sketch files lack it (read as None)
     ]
 )
 
@@ -400,6 +401,7 @@ def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
             "anchor_paras": [fp.anchor_paras[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
             "para_keys": _para_keys_column(fp),
             "date": [doc_date(d) for d in docs],
+            "source_priority": [d.source_priority for d in docs],
         },
         schema=SKETCH_SCHEMA,
     )
@@ -436,9 +438,21 @@ def sketches_to_docs(table: pa.Table, num_perm: int) -> tuple[list[Doc], Fingerp
         para_offsets = para_offsets.astype(np.int64)
     ids = table["article_id"].to_pylist()
     cols = [table[c].to_pylist() for c in ("source", "url", "canonical_url", "published_at", "fetched_at")]
+    prio = (
+        table["source_priority"].to_pylist() if "source_priority" in table.column_names else [None] * len(ids)
+    )
     docs = [
-        Doc(i, "", source=s, url=u, canonical_url=cu, published_at=_utc(p), fetched_at=_utc(f))
-        for i, s, u, cu, p, f in zip(ids, *cols, strict=True)
+        Doc(
+            i,
+            "",
+            source=s,
+            url=u,
+            canonical_url=cu,
+            published_at=_utc(p),
+            fetched_at=_utc(f),
+            source_priority=r,
+        )
+        for i, s, u, cu, p, f, r in zip(ids, *cols, prio, strict=True)
     ]
     fp = Fingerprints(
         signatures=sig.reshape(len(ids), num_perm),

@@ -1,10 +1,10 @@
 """Read a table of texts to deduplicate: JSONL, JSONL.gz or Parquet, one file or a folder of them.
 
 Columns `id` and `text` are required (`article_id` is accepted for `id`, so Copydesk's own
-`articles/` table can be read back); `title`, `url`, `canonical_url`, `source`, `published_at`
-and `fetched_at` are optional. Times may be ISO strings, epoch seconds or Parquet timestamps;
-they come back as aware UTC datetimes, naive ones taken as UTC. Every problem is one `InputError`
-with a one-line message saying where.
+`articles/` table can be read back); `title`, `url`, `canonical_url`, `source`, `published_at`,
+`fetched_at` and `source_priority` (an integer) are optional. Times may be ISO strings, epoch
+seconds or Parquet timestamps; they come back as aware UTC datetimes, naive ones taken as UTC.
+Every problem is one `InputError` with a one-line message saying where.
 
 Local paths and `s3://bucket/prefix` both work (through `dedup.dataset.resolve`). The JSON fast
 path is pyarrow's reader; only a file it cannot read (mixed types in a column, a broken line)
@@ -13,6 +13,7 @@ goes through a line-by-line pass, which then names the bad line.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import logging
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 REQUIRED = ("id", "text")
 OPTIONAL_TEXT = ("title", "url", "source", "canonical_url")
 OPTIONAL_TIME = ("published_at", "fetched_at")
+OPTIONAL_INT = ("source_priority",)
 ID_ALIASES = ("article_id",)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -78,7 +80,7 @@ def iter_doc_batches(
         raise InputError(f"cannot open {path}: {exc}") from exc
     seen: set[str] = set()
     rows = 0
-    wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME}
+    wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME, *OPTIONAL_INT}
     for f in _input_files(loc):
         if _format_of(f) == "parquet":
             try:
@@ -176,7 +178,7 @@ def _read_file(fs: pafs.FileSystem, path: str) -> pa.Table:
 def _read_parquet(fs: pafs.FileSystem, path: str) -> pa.Table:
     import pyarrow.parquet as pq
 
-    wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME}
+    wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME, *OPTIONAL_INT}
     try:
         pf = pq.ParquetFile(path, filesystem=fs)
         columns = [n for n in pf.schema_arrow.names if n in wanted]
@@ -199,7 +201,7 @@ def _parse_jsonl(data: bytes, path: str) -> pa.Table:
 
 def _parse_jsonl_slow(data: bytes, path: str) -> pa.Table:
     """Line-by-line JSONL reader: slower, but copes with mixed types and names the bad line."""
-    wanted = (*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME)
+    wanted = (*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME, *OPTIONAL_INT)
     columns: dict[str, list[Any]] = {name: [] for name in wanted}
     seen: set[str] = set()
     for lineno, line in enumerate(data.splitlines(), start=1):
@@ -226,6 +228,9 @@ def _parse_jsonl_slow(data: bytes, path: str) -> pa.Table:
             continue
         if name in OPTIONAL_TIME:
             arrays[name] = pa.array(columns[name], pa.timestamp("us", tz="UTC"))
+            continue
+        if name in OPTIONAL_INT:
+            arrays[name] = _as_int(pa.array(columns[name]), path, name)
             continue
         try:
             arrays[name] = pa.array(columns[name], pa.string())
@@ -290,12 +295,17 @@ def _normalise(table: pa.Table, path: str) -> pa.Table:
             if name in names
             else pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC"))
         )
+    for name in OPTIONAL_INT:
+        out[name] = (
+            _as_int(table.column(name), path, name) if name in names else pa.nulls(table.num_rows, pa.int64())
+        )
     return pa.table(out)
 
 
 def _standard_schema_empty() -> pa.Table:
     fields = [(n, pa.string()) for n in (*REQUIRED, *OPTIONAL_TEXT)]
     fields += [(n, pa.timestamp("us", tz="UTC")) for n in OPTIONAL_TIME]
+    fields += [(n, pa.int64()) for n in OPTIONAL_INT]
     return pa.schema(fields).empty_table()
 
 
@@ -307,6 +317,12 @@ def _as_string(col: pa.ChunkedArray, path: str, name: str) -> pa.ChunkedArray:
     if pa.types.is_dictionary(col.type):
         return col.cast(pa.string())
     raise InputError(f"{path}: column {name!r} must hold strings, not {col.type}")
+
+
+def _as_int(col: pa.Array | pa.ChunkedArray, path: str, name: str) -> pa.Array | pa.ChunkedArray:
+    if pa.types.is_integer(col.type) or pa.types.is_null(col.type):
+        return col.cast(pa.int64())
+    raise InputError(f"{path}: column {name!r} must hold integers, not {col.type}")
 
 
 def _check_text(text: pa.ChunkedArray, ids: pa.ChunkedArray, path: str) -> None:
@@ -355,20 +371,9 @@ def _to_docs(table: pa.Table) -> list[Doc]:
         for name in OPTIONAL_TIME:
             micros = table.column(name).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
             cols[name] = [None if v is None else _EPOCH + timedelta(microseconds=v) for v in micros]
-        return [
-            Doc(id=i, text=t, title=ti, source=so, url=u, published_at=p, fetched_at=f, canonical_url=c)
-            for i, t, ti, so, u, p, f, c in zip(
-                cols["id"],
-                cols["text"],
-                cols["title"],
-                cols["source"],
-                cols["url"],
-                cols["published_at"],
-                cols["fetched_at"],
-                cols["canonical_url"],
-                strict=True,
-            )
-        ]
+        cols["source_priority"] = table.column("source_priority").to_pylist()
+        order = [f.name for f in dataclasses.fields(Doc)]  # positional: a million rows build faster
+        return [Doc(*row) for row in zip(*(cols[n] for n in order), strict=True)]
     finally:
         if enabled:
             gc.enable()

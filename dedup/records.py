@@ -28,6 +28,8 @@ class Doc:
     published_at: datetime | None = None
     fetched_at: datetime | None = None
     canonical_url: str | None = None
+    #: the publisher's priority (a sources file's `priority`); higher wins ties, None counts as 0
+    source_priority: int | None = None
 
     @property
     def is_canonical(self) -> bool:

@@ -114,6 +114,7 @@ def backfill(
     allow_loopback: bool | None = None,
     per_host_delay_s: float | None = None,
     batch_size: int | None = None,
+    sources_file: str | None = None,
 ) -> BackfillSummary:
     """Ingest and deduplicate what `sources` date in each day from `start` to `end`, in date order.
 
@@ -122,17 +123,24 @@ def backfill(
         start, end: the first and last day (UTC), both included.
         out: output root, a folder or ``s3://bucket/prefix``; default ``COPYDESK_OUT``.
         redo: run the days already recorded as finished again (adds no rows: known articles are skipped).
-        allow_loopback, per_host_delay_s, batch_size: override the ``COPYDESK_*`` settings.
+        allow_loopback, per_host_delay_s, batch_size, sources_file: override the ``COPYDESK_*`` settings.
+
+    Feed and sitemap state (`ingest.state`) is neither used nor advanced: a past day must read
+    every document, and must not make the scheduled run take one for read.
     """
     started = time.monotonic()
     library_log_levels()
     logger = get_run_logger()
     settings = settings_with(
-        out=out, allow_loopback=allow_loopback, fetch_per_host_delay_s=per_host_delay_s, batch_size=batch_size
+        out=out,
+        allow_loopback=allow_loopback,
+        fetch_per_host_delay_s=per_host_delay_s,
+        batch_size=batch_size,
+        sources_file=sources_file,
     )
     run_id = current_run_id()
     root = resolve(settings.out, endpoint_url=settings.s3_endpoint_url)
-    key = sources_key(sources)
+    key = sources_key(sources + ([f"sources-file:{settings.sources_file}"] if settings.sources_file else []))
     name = f"backfill {start}..{end}"
     summary = BackfillSummary(
         run_id=run_id, out=settings.out, sources=len(sources), start=str(start), end=str(end)

@@ -1,7 +1,8 @@
 """The `copydesk` command.
 
     copydesk demo [--out DIR] [--port N]      the whole pipeline over a fictional newsroom on 127.0.0.1
-    copydesk run SOURCE... [--out URI]        the pipeline over feeds, sitemaps, URL lists, WARCs, folders
+    copydesk run [SOURCE...] [--sources-file F] [--out URI]    the pipeline over feeds, sitemaps,
+                                              URL lists, WARCs, folders, and a sources file's publishers
     copydesk dedup INPUT --out DIR            dedup an existing JSONL/Parquet table of texts (no Prefect)
     copydesk backfill SOURCE... --start D --end D [--out URI]    past days, one at a time (flows.commands)
     copydesk serve [SOURCE...] [--out URI] [--cron EXPR]         the deployments, on a schedule
@@ -83,10 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline over the given sources")
     run.add_argument(
         "sources",
-        nargs="+",
+        nargs="*",
         metavar="SOURCE",
         help="feed:URL, sitemap:URL, urls:FILE, warc:PATH or dir:PATH",
     )
+    add_sources_file(run)
     run.add_argument("--out", default=None, help="output root, a folder or s3://bucket/prefix (COPYDESK_OUT)")
     run.add_argument(
         "--batch-size", type=int, default=None, help="articles per ingest task (COPYDESK_BATCH_SIZE)"
@@ -135,11 +137,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     for spec in args.sources:  # a typo is the user's to fix now, not an errors/ row after a run
         parse_source(spec)
-    check_settings(out=args.out, batch_size=args.batch_size)
+    check_settings(out=args.out, batch_size=args.batch_size, sources_file=args.sources_file)
+    sources_file = check_sources_file(args.sources_file, required=not args.sources)
     configure(args.out)
     from flows.pipeline import pipeline
 
-    summary = pipeline(list(args.sources), args.out, batch_size=args.batch_size)
+    summary = pipeline(list(args.sources), args.out, batch_size=args.batch_size, sources_file=sources_file)
     return print_summary(summary, title="Copydesk run")
 
 
@@ -170,6 +173,40 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_sources_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sources-file",
+        default=None,
+        metavar="TOML",
+        help="publishers to read: feeds, sitemaps, priority, fetch overrides (COPYDESK_SOURCES_FILE)",
+    )
+
+
+def check_sources_file(path: str | None, *, required: bool) -> str | None:
+    """The sources file to read (`path`, else ``COPYDESK_SOURCES_FILE``) as an absolute path, checked now.
+
+    Raises:
+        ingest.errors.DiscoveryError: the file cannot be read or is wrong (one line naming the key).
+        BadSettings: `required` (no SOURCE given) and there is no sources file.
+    """
+    import os
+
+    from flows.settings import Settings
+    from ingest.config import load_sources
+
+    path = path or Settings(**{}).sources_file
+    if not path:
+        if required:
+            raise BadSettings(
+                "nothing to read: give SOURCE arguments or --sources-file (COPYDESK_SOURCES_FILE)"
+            )
+        return None
+    if "://" not in path:
+        path = os.path.abspath(path)
+    load_sources(path)
+    return path
+
+
 def check_settings(**overrides: Any) -> None:
     """Fail now, in one line, on a bad ``COPYDESK_*`` value rather than inside the flow run."""
     from pydantic import ValidationError
@@ -194,7 +231,8 @@ def print_summary(summary: RunSummary, *, title: str, extra: Sequence[tuple[str,
         ("sources", summary.sources),
         *extra,
         ("pages fetched or read", summary.pages_fetched),
-        ("pages skipped (already in articles/)", summary.pages_skipped),
+        ("feeds and sitemaps unchanged", summary.documents_unchanged),
+        ("pages skipped (already ingested)", summary.pages_skipped),
         ("new articles", summary.articles_new),
         ("articles in total", summary.articles_total),
         ("clusters", summary.clusters),

@@ -1,7 +1,7 @@
 """The commands that run Copydesk's other flows: `backfill`, `serve`, `recluster`, `reextract`.
 
-    copydesk backfill SOURCE... --start YYYY-MM-DD --end YYYY-MM-DD [--out URI] [--redo]
-    copydesk serve [SOURCE...] [--out URI] [--cron EXPR | --every MINUTES]
+    copydesk backfill [SOURCE...] --start YYYY-MM-DD --end YYYY-MM-DD [--sources-file F] [--out URI] [--redo]
+    copydesk serve [SOURCE...] [--sources-file F] [--out URI] [--cron EXPR | --every MINUTES]
     copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI]
     copydesk reextract [--out URI] [--workers N]
 
@@ -18,7 +18,14 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
-from flows.cli import EXIT_BUSY, check_settings, print_summary, print_table
+from flows.cli import (
+    EXIT_BUSY,
+    add_sources_file,
+    check_settings,
+    check_sources_file,
+    print_summary,
+    print_table,
+)
 
 
 def add_commands(sub: Any) -> None:
@@ -26,7 +33,8 @@ def add_commands(sub: Any) -> None:
     backfill = sub.add_parser(
         "backfill", help="ingest past days from WARCs, folders or dated sitemaps, one day at a time"
     )
-    backfill.add_argument("sources", nargs="+", metavar="SOURCE", help="warc:PATH, dir:PATH, sitemap:URL...")
+    backfill.add_argument("sources", nargs="*", metavar="SOURCE", help="warc:PATH, dir:PATH, sitemap:URL...")
+    add_sources_file(backfill)
     _range(backfill)
     backfill.add_argument("--out", default=None, help="output root, a folder or s3://bucket/prefix")
     backfill.add_argument(
@@ -41,6 +49,7 @@ def add_commands(sub: Any) -> None:
     serve.add_argument(
         "sources", nargs="*", metavar="SOURCE", help="sources of the scheduled pipeline (COPYDESK_SOURCES)"
     )
+    add_sources_file(serve)
     serve.add_argument("--out", default=None, help="output root (COPYDESK_OUT)")
     when = serve.add_mutually_exclusive_group()
     when.add_argument("--cron", default=None, help="cron expression of the schedule (COPYDESK_SCHEDULE_CRON)")
@@ -86,12 +95,19 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     for spec in args.sources:
         parse_source(spec)
     _check_range(args)
-    check_settings(out=args.out, batch_size=args.batch_size)
+    check_settings(out=args.out, batch_size=args.batch_size, sources_file=args.sources_file)
+    sources_file = check_sources_file(args.sources_file, required=not args.sources)
     configure(args.out)
     from flows.backfill import backfill
 
     summary = backfill(
-        list(args.sources), args.start, args.end, args.out, redo=args.redo, batch_size=args.batch_size
+        list(args.sources),
+        args.start,
+        args.end,
+        args.out,
+        redo=args.redo,
+        batch_size=args.batch_size,
+        sources_file=sources_file,
     )
     extra = [("days done", len(summary.days_done)), ("days skipped (done before)", len(summary.days_skipped))]
     return print_summary(summary, title=f"Copydesk backfill {args.start}..{args.end}", extra=extra)
@@ -105,6 +121,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"out": args.out}
     if args.sources:
         overrides["sources"] = list(args.sources)
+    if args.sources_file:
+        overrides["sources_file"] = args.sources_file
     if args.cron:
         overrides["schedule_cron"] = args.cron
     if args.every:
@@ -113,6 +131,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None or k == "schedule_cron"})
     for spec in settings.sources:
         parse_source(spec)
+    if settings.sources_file:
+        settings = settings.model_copy(
+            update={"sources_file": check_sources_file(settings.sources_file, required=False)}
+        )
     if urlparse(settings.out).scheme != "s3":  # served runs may start in another folder
         settings = settings.model_copy(update={"out": os.path.abspath(settings.out)})
     configure(settings.out)

@@ -52,9 +52,9 @@ def check(settings: Settings) -> None:
     """Refuse, in one line, settings that cannot be served (without importing Prefect)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    if not settings.sources:
+    if not settings.sources and not settings.sources_file:
         raise ServeError(
-            "no sources to schedule: give SOURCE arguments or set COPYDESK_SOURCES "
+            "no sources to schedule: give SOURCE arguments or --sources-file, or set COPYDESK_SOURCES "
             "(e.g. 'feed:https://news.example/rss sitemap:https://news.example/sitemap.xml')"
         )
     if settings.schedule_cron and not _CRON.fullmatch(settings.schedule_cron.strip()):
@@ -90,7 +90,9 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
 
     check(settings)
     common: dict[str, Any] = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["copydesk"]}
-    sources = {"sources": list(settings.sources), "out": settings.out}
+    sources: dict[str, Any] = {"sources": list(settings.sources), "out": settings.out}
+    if settings.sources_file:
+        sources["sources_file"] = settings.sources_file
     made = [
         pipeline.to_deployment(
             PIPELINE.split("/")[1],

@@ -1,11 +1,25 @@
 """The Copydesk flow: sources -> articles/ and errors/ -> clusters/ and links/.
 
-    discover ×sources ─> plan batches ─> ingest-batch ×batches ─┐
-      (feeds, sitemaps,   (skip known     (fetch, archive,       ├─> write-errors ─> deduplicate
-       URL lists)          ids, repeats)   extract, articles/)   │     (errors/)      (clusters/, links/)
-    WARC / folder sources ─────────────> ingest-pages ×sources ──┘
-                                          (streamed in batches,
-                                           one source at a time)
+    run-state ─> discover ×sources ─> plan batches ─> ingest-batch ×batches ─┐
+    (seen URLs,  (feeds, sitemaps,    (skip known ids,  (fetch, archive,       │
+     feed state)  URL lists; 304s)     seen URLs)        extract, articles/)   │
+    WARC / folder sources ──────────────────────────> ingest-pages ×sources ──┤
+                                                       (streamed in batches,  │
+                                                        one source at a time) │
+         ┌────────────────────────────────────────────────────────────────────┘
+         └─> write-errors ─> save-run-state ─> deduplicate
+             (errors/)       (state/)          (clusters/, links/)
+
+Sources are the specs given plus the feeds and sitemaps of the publishers of a sources file
+(`COPYDESK_SOURCES_FILE`, `ingest.config`): each publisher's documents and pages are fetched with
+its overrides, and its name becomes their articles' ``source``, its priority their
+``source_priority``.
+
+State kept under ``<out>/state/`` between runs: the URLs already ingested (`ingest.seen`), which
+are not fetched again, and, for the scheduled and one-off runs but not backfills, the feed and
+sitemap validators (`ingest.state`), so unchanged ones cost a 304. Both are saved once the run's
+articles and errors are written, the feed state only for documents none of whose pages failed in
+a way worth retrying: a run that dies before takes nothing for read.
 
 Batches run one at a time: each fetches with its own concurrency and per-host limits, and two
 batches at once would double the rate at which a host is asked. Every input ends as an article or
@@ -48,11 +62,18 @@ from flows.tasks import (
     ingest_batch,
     ingest_source_pages,
     known_articles,
+    load_run_state,
     plan_batches,
+    save_run_state,
+    settled_documents,
     write_error_rows,
 )
+from ingest.config import Publisher, load_sources
+from ingest.errors import DiscoveryError
 from ingest.fetch import FetchConfig
 from ingest.records import ErrorRecord
+from ingest.seen import SeenUrls
+from ingest.state import DocumentState, FetchState
 from ingest.urls import article_id_for, source_for
 
 __all__ = ["RunSummary", "fetch_config", "ingest_and_dedup", "leased", "pipeline"]
@@ -101,25 +122,30 @@ def pipeline(
     allow_loopback: bool | None = None,
     per_host_delay_s: float | None = None,
     batch_size: int | None = None,
+    sources_file: str | None = None,
 ) -> RunSummary:
     """Ingest `sources` into `out` and deduplicate everything there.
 
     Args:
         sources: ``feed:URL``, ``sitemap:URL``, ``urls:FILE``, ``warc:PATH`` or ``dir:PATH`` specs.
         out: output root, a folder or ``s3://bucket/prefix``; default ``COPYDESK_OUT``.
-        allow_loopback, per_host_delay_s, batch_size: override the ``COPYDESK_*`` settings.
+        allow_loopback, per_host_delay_s, batch_size, sources_file: override the ``COPYDESK_*`` settings.
     """
     started = time.monotonic()
     library_log_levels()
     settings = settings_with(
-        out=out, allow_loopback=allow_loopback, fetch_per_host_delay_s=per_host_delay_s, batch_size=batch_size
+        out=out,
+        allow_loopback=allow_loopback,
+        fetch_per_host_delay_s=per_host_delay_s,
+        batch_size=batch_size,
+        sources_file=sources_file,
     )
     run_id = current_run_id()
-    name = run_name_of_sources(sources)
+    name = run_name_of_sources(sources or [f"sources file {settings.sources_file}"])
     summary = RunSummary(run_id=run_id, out=settings.out, sources=len(sources))
     try:
         with leased(settings, run_id=run_id, what=name) as lease:
-            ingest_and_dedup(sources, settings, summary, lease=lease)
+            ingest_and_dedup(sources, settings, summary, lease=lease, fetch_state=True)
     except LeaseBusy as exc:
         summary.busy = str(exc)
         get_run_logger().warning("nothing done: %s", exc)
@@ -151,43 +177,73 @@ def ingest_and_dedup(
     lease: Lease | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    fetch_state: bool = False,
 ) -> RunSummary:
-    """One pass over `sources` (only what they date in ``[since, until)`` when given), inside a flow.
+    """One pass over `sources` and the sources file's publishers (only what they date in
+    ``[since, until)`` when given), inside a flow.
 
-    Fills `summary` in; `lease.check()` is asked before the dedup index is written.
+    Fills `summary` in; `lease.check()` is asked before the run's state and the dedup index are
+    written. With `fetch_state`, feeds and sitemaps unchanged since the last run are not read again
+    (a backfill leaves it off: its windows must not take a feed for read).
     """
     logger = get_run_logger()
     run_id = summary.run_id
     out_root, endpoint = settings.out, settings.s3_endpoint_url
     errors: list[ErrorRecord] = []
+    publishers, bad_file = publishers_of(settings, run_id=run_id)
+    errors.extend(bad_file)
+    base_config = fetch_config(settings)
+    configs = {p.name: p.fetch_config(base_config) for p in publishers}
+    jobs: list[tuple[str, Publisher | None]] = [(s, None) for s in sources]
+    jobs += [(str(spec), p) for p in publishers for spec in p.sources()]
+    summary.sources = len(jobs)
 
     known = retrying(known_articles, settings).submit(out_root, endpoint_url=endpoint)
+    state = _outcome(
+        retrying(load_run_state, settings).submit(out_root, fetch_state=fetch_state, endpoint_url=endpoint)
+    )
+    if isinstance(state, BaseException):
+        raise state
     discovered = retrying(discover_source, settings).map(
-        sources,
-        fetch_config=unmapped(fetch_config(settings)),
+        [spec for spec, _ in jobs],
+        fetch_config=unmapped(base_config),
         run_id=unmapped(run_id),
         since=unmapped(since),
         until=unmapped(until),
+        publisher=[p for _, p in jobs],
+        fetch_state=unmapped(state.fetch_state),
     )
     refs = []
     page_sources: list[str] = []
-    for source, future in zip(sources, discovered, strict=True):
+    state_updates: dict[str, DocumentState] = {}
+    for (source, publisher), future in zip(jobs, discovered, strict=True):
         found = _outcome(future)
         if isinstance(found, Discovered):
             refs.extend(found.refs)
             errors.extend(found.errors)
+            state_updates.update(found.fetch_state)
+            summary.documents_unchanged += found.unchanged
             if found.reads_pages:
                 page_sources.append(source)
         else:
-            errors.extend(failure_rows([(source, source_for(source))], "discover", found, run_id=run_id))
+            where = publisher.name if publisher is not None else source_for(source)
+            errors.extend(failure_rows([(source, where)], "discover", found, run_id=run_id))
     known_ids = _outcome(known)
     if isinstance(known_ids, BaseException):
         raise known_ids
-    batches, skipped = plan_batches(refs, known_ids=known_ids, batch_size=settings.batch_size)
+    batches, skipped = plan_batches(
+        refs,
+        known_ids=known_ids,
+        batch_size=settings.batch_size,
+        seen=state.seen,
+        group=lambda ref: ref.source if ref.source in configs else "",
+    )
     summary.pages_skipped += skipped
     logger.info(
-        "%d sources: %d pages to fetch in %d batches (%d already in articles/), %d WARC or folder sources",
-        len(sources),
+        "%d sources (%d feeds and sitemaps unchanged): %d pages to fetch in %d batches "
+        "(%d already ingested), %d WARC or folder sources",
+        len(jobs),
+        summary.documents_unchanged,
         sum(len(b) for b in batches),
         len(batches),
         skipped,
@@ -196,7 +252,7 @@ def ingest_and_dedup(
 
     outcomes = retrying(ingest_batch, settings).map(
         batches,
-        fetch_config=unmapped(fetch_config(settings)),
+        fetch_config=[configs.get(b[0].source, base_config) for b in batches],
         out=unmapped(out_root),
         raw_store=unmapped(settings.raw_store_uri),
         run_id=unmapped(run_id),
@@ -239,6 +295,15 @@ def ingest_and_dedup(
     summary.errors_new += retrying(write_error_rows, settings)(errors, out=out_root, endpoint_url=endpoint)
     if lease is not None:
         lease.check()
+    state.seen.add(total.urls)
+    if state.fetch_state is not None:
+        state.fetch_state.documents.update(settled_documents(state_updates, refs, errors))
+    retrying(save_run_state, settings)(
+        out_root,
+        seen=cast(SeenUrls, quote(state.seen)),
+        fetch_state=cast(FetchState | None, quote(state.fetch_state)),
+        endpoint_url=endpoint,
+    )
     dedup = retrying(deduplicate_articles, settings)(
         out_root, run_id=run_id, window_days=settings.dedup_window_days, endpoint_url=endpoint
     )
@@ -259,6 +324,18 @@ def ingest_and_dedup(
         summary.errors_new,
     )
     return summary
+
+
+def publishers_of(settings: Settings, *, run_id: str) -> tuple[list[Publisher], list[ErrorRecord]]:
+    """The publishers of the settings' sources file; one that cannot be read is an error row, not a crash."""
+    if not settings.sources_file:
+        return [], []
+    try:
+        return load_sources(settings.sources_file), []
+    except DiscoveryError as exc:
+        get_run_logger().error("sources file not read: %s", exc)
+        path = settings.sources_file
+        return [], failure_rows([(path, "sources-file")], "discover", exc, run_id=run_id)
 
 
 def _extra_rows(summary: RunSummary) -> list[tuple[str, Any]]:

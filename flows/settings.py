@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         description="Sources of the scheduled pipeline (`copydesk serve`): a JSON list, or specs "
         "separated by commas or whitespace, e.g. 'feed:https://a.example/rss sitemap:https://b.example/sm.xml'.",
     )
+    sources_file: str | None = Field(
+        None,
+        description="A TOML sources file of publishers (their feeds, sitemaps, priority and fetch "
+        "overrides, see ingest.config), read by every run on top of the sources given.",
+    )
     schedule_cron: str | None = Field(
         None,
         description="Cron expression of the scheduled pipeline (e.g. '*/10 6-23 * * *'); "

@@ -35,6 +35,8 @@ class RunSummary:
     sources: int = 0
     pages_fetched: int = 0
     pages_skipped: int = 0
+    #: feeds and sitemaps not read again: unchanged since the last run (304, or the same body)
+    documents_unchanged: int = 0
     articles_new: int = 0
     articles_total: int = 0
     clusters: int = 0
@@ -55,6 +57,7 @@ class RunSummary:
         """Add a later part (a backfill's day): counts summed, totals and clusters the latest."""
         self.pages_fetched += part.pages_fetched
         self.pages_skipped += part.pages_skipped
+        self.documents_unchanged += part.documents_unchanged
         self.articles_new += part.articles_new
         self.clusters_new += part.clusters_new
         self.errors_new += part.errors_new

@@ -12,9 +12,10 @@ flow needs and are tested without Prefect.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,17 +23,21 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+import ingest.errors
 from dedup.dataset import Location, read_dataset, resolve
-from dedup.errors import CopydeskError, is_transient
+from dedup.errors import CopydeskError, TransientError, is_transient
 from dedup.records import ORIGINAL
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive
 from ingest.batch import ingest_pages, ingest_refs
+from ingest.config import Publisher
 from ingest.discover import discover_refs, iter_pages
 from ingest.failures import Stage, error_record
 from ingest.fetch import FetchConfig
 from ingest.records import Article, ErrorRecord, PageRef, RawPage
+from ingest.seen import SeenUrls, load_seen_urls, save_seen_urls
 from ingest.sources import parse_source
+from ingest.state import DocumentState, FetchState, load_fetch_state, save_fetch_state
 from ingest.tables import ERRORS_DIR, read_article_ids, read_articles, write_articles, write_errors
 from ingest.urls import article_id_for, source_for
 
@@ -61,9 +66,15 @@ def file_stem(prefix: str, keys: Iterable[str]) -> str:
 
 
 def plan_batches(
-    refs: Iterable[PageRef], *, known_ids: set[str], batch_size: int
+    refs: Iterable[PageRef],
+    *,
+    known_ids: set[str],
+    batch_size: int,
+    seen: SeenUrls | None = None,
+    group: Callable[[PageRef], str] | None = None,
 ) -> tuple[list[list[PageRef]], int]:
-    """Drop refs already in `articles/` and repeats of one URL, then cut the rest into batches.
+    """Drop refs already in `articles/` or in the record of `seen` URLs and repeats of one URL,
+    then cut the rest into batches (each of one `group`, when given: one publisher's fetch settings).
 
     A URL found by two sources (a feed and a sitemap) is kept once, the first ref's metadata
     completed by the later ones'. Returns the batches and how many distinct URLs were already known.
@@ -79,9 +90,42 @@ def plan_batches(
         kept.published_at = kept.published_at or ref.published_at
         kept.language = kept.language or ref.language
         kept.guid = kept.guid or ref.guid
-    todo = [ref for key, ref in by_id.items() if key not in known_ids]
+    todo = [
+        ref for key, ref in by_id.items() if key not in known_ids and (seen is None or ref.url not in seen)
+    ]
     skipped = len(by_id) - len(todo)
-    return [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)], skipped
+    groups: dict[str, list[PageRef]] = {}
+    for ref in todo:
+        groups.setdefault(group(ref) if group is not None else "", []).append(ref)
+    batches = [part[i : i + batch_size] for part in groups.values() for i in range(0, len(part), batch_size)]
+    return batches, skipped
+
+
+def is_final(error: ErrorRecord) -> bool:
+    """Whether an error row is final (a 404, a page with no article, a malformed URL): trying again
+    would not help. Not final: a transient failure, the archive failing to store the page, a task
+    lost, or anything else that is not one of `ingest.errors`."""
+    cls = getattr(ingest.errors, error.kind, None)
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, ingest.errors.IngestError)
+        and not issubclass(cls, TransientError | ingest.errors.ArchiveError)
+    )
+
+
+def settled_documents(
+    updates: Mapping[str, DocumentState], refs: Iterable[PageRef], errors: Iterable[ErrorRecord]
+) -> dict[str, DocumentState]:
+    """The `updates` of feed and sitemap state to keep: those of documents none of whose pages
+    failed in a way worth trying again (timeouts, 5xx, a task lost). The others keep their old
+    state, so the next run reads them again and retries their pages."""
+    from ingest.urls import normalize_url
+
+    document_of = {r.url: r.discovered_from for r in refs}
+    unsettled = {
+        normalize_url(document_of[e.url]) for e in errors if e.url in document_of and not is_final(e)
+    }
+    return {key: entry for key, entry in updates.items() if key not in unsettled}
 
 
 def failure_rows(
@@ -115,6 +159,17 @@ class Discovered:
     refs: list[PageRef] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     reads_pages: bool = False
+    #: feed and sitemap state this discovery changed, by normalised URL (saved after ingestion)
+    fetch_state: dict[str, DocumentState] = field(default_factory=dict)
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class RunState:
+    """What earlier runs recorded under the output root: feed and sitemap validators, seen URLs."""
+
+    fetch_state: FetchState | None
+    seen: SeenUrls
 
 
 @dataclass(slots=True)
@@ -126,9 +181,12 @@ class BatchOutcome:
     pages_fetched: int = 0
     pages_skipped: int = 0
     files: list[str] = field(default_factory=list)
+    #: URLs of the articles written: fetched, final and canonical (for the seen-URL record)
+    urls: list[str] = field(default_factory=list)
 
     def add(self, other: BatchOutcome) -> None:
         self.article_ids.extend(other.article_ids)
+        self.urls.extend(other.urls)
         self.errors.extend(other.errors)
         self.pages_fetched += other.pages_fetched
         self.pages_skipped += other.pages_skipped
@@ -158,6 +216,35 @@ def known_articles(out: str, *, endpoint_url: str | None = None) -> set[str]:
     return read_article_ids(resolve(out, endpoint_url=endpoint_url))
 
 
+@task(name="run-state", **TASK_DEFAULTS)
+def load_run_state(out: str, *, fetch_state: bool, endpoint_url: str | None = None) -> RunState:
+    """The seen-URL record under `out`, and its feed and sitemap state when `fetch_state` is asked for."""
+    root = resolve(out, endpoint_url=endpoint_url)
+    state = load_fetch_state(root) if fetch_state else None
+    seen = load_seen_urls(root)
+    get_run_logger().info(
+        "%d URLs seen before%s",
+        len(seen),
+        f", state of {len(state)} feeds and sitemaps" if state is not None else "",
+    )
+    return RunState(state, seen)
+
+
+@task(name="save-run-state", **TASK_DEFAULTS)
+def save_run_state(
+    out: str,
+    *,
+    seen: SeenUrls,
+    fetch_state: FetchState | None,
+    endpoint_url: str | None = None,
+) -> None:
+    """Record the URLs this run ingested and (when given) the feed and sitemap state it read."""
+    root = resolve(out, endpoint_url=endpoint_url)
+    save_seen_urls(seen, root)
+    if fetch_state is not None:
+        save_fetch_state(fetch_state, root)
+
+
 @task(name="discover", task_run_name="discover {source}", **TASK_DEFAULTS)
 def discover_source(
     source: str,
@@ -166,23 +253,47 @@ def discover_source(
     run_id: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    publisher: Publisher | None = None,
+    fetch_state: FetchState | None = None,
 ) -> Discovered:
     """The pages a feed, sitemap or URL list names (dated in ``[since, until)`` or undated).
 
-    WARC and folder sources are only checked here: `ingest_source_pages` reads them.
+    WARC and folder sources are only checked here: `ingest_source_pages` reads them. A
+    `publisher`'s feeds and sitemaps are read with its fetch settings, and its name and priority
+    go to each page found. With `fetch_state`, unchanged feeds and sitemaps yield nothing; the
+    entries this discovery changed come back in `Discovered.fetch_state` (the state given is not
+    changed: the flow saves the changes once the pages are ingested).
     """
     logger = get_run_logger()
+    where = publisher.name if publisher is not None else source_for(source)
     try:
         spec = parse_source(source)
     except CopydeskError as exc:
         logger.warning("bad source %r: %s", source, exc)
-        return Discovered(
-            source, errors=failure_rows([(source, source_for(source))], "discover", exc, run_id=run_id)
-        )
+        return Discovered(source, errors=failure_rows([(source, where)], "discover", exc, run_id=run_id))
     if not spec.fetches:
         return Discovered(source, reads_pages=True)
-    found = discover_refs(spec, fetch_config=fetch_config, run_id=run_id, since=since, until=until)
-    return Discovered(source, refs=found.refs, errors=found.errors)
+    if publisher is not None:
+        fetch_config = publisher.fetch_config(fetch_config)
+    local = None
+    if fetch_state is not None:  # a copy: the entries it changes are told apart from the rest
+        local = FetchState(
+            {k: dataclasses.replace(v, children=list(v.children)) for k, v in fetch_state.documents.items()}
+        )
+    found = discover_refs(
+        spec, fetch_config=fetch_config, run_id=run_id, since=since, until=until, state=local
+    )
+    if publisher is not None:
+        for ref in found.refs:
+            ref.source, ref.priority = publisher.name, publisher.priority
+        for error in found.errors:
+            error.source = publisher.name
+    changed: dict[str, DocumentState] = {}
+    if local is not None and fetch_state is not None:
+        changed = {k: v for k, v in local.documents.items() if fetch_state.documents.get(k) != v}
+    return Discovered(
+        source, refs=found.refs, errors=found.errors, fetch_state=changed, unchanged=found.unchanged
+    )
 
 
 @task(name="ingest-batch", **TASK_DEFAULTS)
@@ -268,7 +379,8 @@ def _write_batch(
     files = write_articles(
         articles, resolve(out, endpoint_url=endpoint_url), file_stem=file_stem("batch", ids)
     )
-    return BatchOutcome(article_ids=ids, errors=list(errors), pages_fetched=pages, files=files)
+    urls = [u for a in articles for u in (a.url, a.canonical_url, a.extra.get("final_url")) if u]
+    return BatchOutcome(article_ids=ids, errors=list(errors), pages_fetched=pages, files=files, urls=urls)
 
 
 @task(name="write-errors", **TASK_DEFAULTS)
@@ -361,6 +473,7 @@ DEDUP_COLUMNS = [
     "source",
     "published_at",
     "fetched_at",
+    "source_priority",
 ]
 
 

@@ -245,6 +245,7 @@ def _article(
         site_name=clean_inline(doc.site_name) or meta.site_name,
         description=clean_inline(doc.description, limit=2000) or meta.description,
         extra=extra,
+        source_priority=ref.priority,
     )
 
 

@@ -56,6 +56,8 @@ class Article:
     site_name: str | None = None
     description: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: the publisher's priority from the sources file (higher wins ties when picking an original)
+    source_priority: int | None = None
 
 
 @dataclass(slots=True)

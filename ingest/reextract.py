@@ -32,7 +32,14 @@ from ingest.extract import MIN_WORDS
 from ingest.failures import error_record
 from ingest.pool import ExtractJobs
 from ingest.records import RawPage
-from ingest.tables import ARTICLES_DIR, ARTICLES_SCHEMA, PARTITION, write_articles, write_errors
+from ingest.tables import (
+    ARTICLES_DIR,
+    ARTICLES_SCHEMA,
+    PARTITION,
+    articles_dataset,
+    write_articles,
+    write_errors,
+)
 from ingest.urls import article_id_for
 
 log = logging.getLogger(__name__)
@@ -153,12 +160,8 @@ def _carry_over(loc: Location, files: list[str], *, keep_out: set[str]) -> pa.Ta
     """Rows of the old `files` whose article has no raw page (so cannot be re-extracted), or None."""
     if not files:
         return None
-    import pyarrow.dataset as pads
-
     try:
-        table = pads.dataset(
-            files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
-        ).to_table()
+        table = articles_dataset(loc, files).to_table()
     except (OSError, pa.ArrowException) as exc:
         raise StorageError(f"cannot read {loc.uri}: {exc}") from exc
     table = table.filter(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -41,8 +42,12 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("content_hash", pa.string(), nullable=False),
         pa.field("raw_uri", pa.string()),
         pa.field("site_name", pa.string()),
+        # Added later: files written before it lack the column, read back as null (`read_articles`).
+        pa.field("source_priority", pa.int32()),
     ]
 )
+#: `ARTICLES_SCHEMA` with its partition column, as read back: older files lacking a column read as null.
+ARTICLES_READ_SCHEMA = ARTICLES_SCHEMA.append(pa.field(PARTITION, pa.string()))
 
 ERRORS_SCHEMA = pa.schema(
     [
@@ -138,10 +143,22 @@ def read_articles(
     files = [f for f in list_files(loc) if None in days or any(f"/date={d}/" in f for d in days)]
     if not files:
         return None
-    dataset = pads.dataset(
-        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
-    )
+    dataset = articles_dataset(loc, files)
     where = (
         pads.field("article_id").isin(pa.array(sorted(set(ids)), pa.string())) if ids is not None else None
     )
     return dataset.to_table(columns=columns, filter=where)
+
+
+def articles_dataset(loc: Location, files: list[str]) -> Any:
+    """A pyarrow dataset over some files of ``articles/`` at `loc`, read with `ARTICLES_READ_SCHEMA`."""
+    import pyarrow.dataset as pads
+
+    return pads.dataset(
+        files,
+        schema=ARTICLES_READ_SCHEMA,
+        filesystem=loc.fs,
+        format="parquet",
+        partitioning=pads.partitioning(pa.schema([pa.field(PARTITION, pa.string())]), flavor="hive"),
+        partition_base_dir=loc.path,
+    )

@@ -192,3 +192,22 @@ def test_a_short_unmatched_line_between_shared_paragraphs_is_an_interruption() -
     # At the end, or longer than the limit, an unmatched paragraph is text the other lacks.
     tail = np.array([0, 0, 0, 2, 2, 2, 3])
     assert _paragraph_view(tail, np.array([0, 1, 2, 3, 4, 5]), 0.5, 2)[0] == 6 / 7
+
+
+def test_priority_breaks_ties_of_published_time_before_canonical_url() -> None:
+    from dedup.engine import precedence
+
+    url = "https://wire.example/a"
+    docs = [
+        Doc("wire", "x", url=url, canonical_url=url, published_at=T0, fetched_at=T0),  # own canonical URL
+        Doc("herald", "x", source_priority=10, published_at=T0, fetched_at=T0 + timedelta(hours=1)),
+        Doc("old", "x", published_at=T0 - timedelta(minutes=1), fetched_at=T0 + timedelta(hours=2)),
+        Doc("plain", "x", source_priority=None, published_at=T0, fetched_at=T0 + timedelta(hours=3)),
+        Doc("low", "x", source_priority=-1, published_at=T0, fetched_at=T0 - timedelta(hours=1)),
+    ]
+    rank = dict(zip([d.id for d in docs], precedence(docs), strict=True))
+    # earliest published first whatever its priority; then priority, then canonical URL, then fetched
+    assert sorted(rank, key=rank.__getitem__) == ["old", "herald", "wire", "plain", "low"]
+    body = "\n\n".join(STORY)
+    same_time = [Doc(d.id, body, source_priority=d.source_priority, published_at=T0) for d in docs[:2]]
+    assert {a.original_id for a in deduplicate(same_time).assignments} == {"herald"}

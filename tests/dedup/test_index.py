@@ -124,3 +124,17 @@ def test_links_are_written_once_and_added_text_survives_regrouping(tmp_path: Pat
         f"select article_id, other_id, count(*) from read_parquet('{links_glob}') group by all"
     ).fetchall()
     assert links and all(n == 1 for _, _, n in links)
+
+
+def test_sketches_carry_priority_and_old_files_without_it_still_read() -> None:
+    from dedup.fingerprint import fingerprint
+    from dedup.index import docs_to_sketches, sketches_to_docs
+    from dedup.params import MinHashParams
+
+    params = MinHashParams()
+    docs = [Doc("a", "one two three four five six", source_priority=5), Doc("b", "seven eight nine ten")]
+    table = docs_to_sketches(docs, fingerprint([d.text for d in docs], params))
+    back, _ = sketches_to_docs(table, params.num_perm)
+    assert [d.source_priority for d in back] == [5, None]
+    old, _ = sketches_to_docs(table.drop_columns(["source_priority"]), params.num_perm)
+    assert [d.id for d in old] == ["a", "b"] and [d.source_priority for d in old] == [None, None]

@@ -181,3 +181,22 @@ def test_bad_time_named(tmp_path: Path) -> None:
 def test_empty_input(tmp_path: Path) -> None:
     (tmp_path / "in.jsonl").write_text("")
     assert "no rows" in error_of(tmp_path / "in.jsonl")
+
+
+def test_source_priority_is_an_optional_integer_column(tmp_path: Path) -> None:
+    with_it = tmp_path / "with.parquet"
+    pq.write_table(
+        pa.table(
+            {"id": ["a", "b"], "text": ["one", "two"], "source_priority": pa.array([3, None], pa.int32())}
+        ),
+        with_it,
+    )
+    assert [d.source_priority for d in load_docs(str(with_it))] == [3, None]
+    assert [d.source_priority for d in load_docs(str(write_jsonl(tmp_path / "r.jsonl", ROWS)))] == [
+        None,
+        None,
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "a", "text": "t", "source_priority": "high"}) + "\n")
+    with pytest.raises(InputError, match="source_priority"):
+        load_docs(str(bad))

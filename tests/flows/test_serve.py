@@ -38,6 +38,12 @@ def test_deployments_carry_the_sources_and_the_schedule_of_the_settings() -> Non
     assert schedule.schedule.timezone == "Europe/Paris"  # type: ignore[union-attr]
 
 
+def test_a_sources_file_alone_is_enough_to_serve_and_reaches_the_flows() -> None:
+    made = deployments(Settings(sources=[], sources_file="/etc/copydesk/sources.toml", out="/data"))
+    expected = {"sources": [], "out": "/data", "sources_file": "/etc/copydesk/sources.toml"}
+    assert made[0].parameters == made[1].parameters == expected
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

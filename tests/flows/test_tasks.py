@@ -85,3 +85,42 @@ def test_retries_back_off_exponentially_and_only_on_transient_errors() -> None:
     assert task.retries == 3 and task.retry_delay_seconds == [2.0, 4.0, 8.0]
     assert task.retry_jitter_factor == 0.2 and task.retry_condition_fn is retry_if_transient
     assert retrying(known_articles, Settings(task_retries=0)).retries == 0
+
+
+def test_plan_batches_skips_seen_urls_and_keeps_each_batch_to_one_group() -> None:
+    from ingest.seen import SeenUrls
+
+    seen = SeenUrls()
+    seen.add(["https://example.org/a"])
+    refs = [
+        ref("https://example.org/a?utm_source=rss"),
+        PageRef("https://herald.example/1", "Herald", "feed"),
+        ref("https://example.org/b"),
+        PageRef("https://herald.example/2", "Herald", "feed"),
+        ref("https://example.org/c"),
+    ]
+    batches, skipped = plan_batches(refs, known_ids=set(), batch_size=5, seen=seen, group=lambda r: r.source)
+    assert skipped == 1
+    assert [[r.url for r in b] for b in batches] == [
+        ["https://herald.example/1", "https://herald.example/2"],
+        ["https://example.org/b", "https://example.org/c"],
+    ]
+
+
+def test_feed_state_is_kept_only_for_documents_whose_pages_all_settled() -> None:
+    from flows.tasks import settled_documents
+    from ingest.state import DocumentState
+
+    refs = [
+        PageRef("https://a.example/1", "a", "https://a.example/feed"),
+        PageRef("https://b.example/1", "b", "https://b.example/feed"),
+        PageRef("https://c.example/1", "c", "https://c.example/feed"),
+    ]
+    errors = [
+        *failure_rows([("https://a.example/1", "a")], "fetch", HttpStatusError("404"), run_id="r"),
+        *failure_rows([("https://b.example/1", "b")], "fetch", FetchUnavailable("503"), run_id="r"),
+    ]
+    updates = {u: DocumentState(u) for u in ("https://a.example/feed", "https://b.example/feed")}
+    updates["https://c.example/feed"] = DocumentState("https://c.example/feed")
+    kept = settled_documents(updates, refs, errors)
+    assert sorted(kept) == ["https://a.example/feed", "https://c.example/feed"]

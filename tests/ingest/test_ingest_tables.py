@@ -93,3 +93,22 @@ def test_errors_table(tmp_path: Path):
         ("discover", "BadFeed", "no link"),
     ]
     assert all(r[5].tzinfo is not None for r in rows)
+
+
+def test_files_written_before_source_priority_read_back_as_null(tmp_path: Path):
+    from ingest.tables import articles_table, read_articles
+
+    root = resolve(str(tmp_path / "out"))
+    new = article("new", datetime(2026, 3, 18, 8, 0, tzinfo=UTC))
+    new.source_priority = 7
+    write_articles([new], root, file_stem="new")
+    old = articles_table([article("old", datetime(2026, 3, 18, 9, 0, tzinfo=UTC))])
+    old = old.drop_columns(["source_priority", "date"])
+    (tmp_path / "out" / "articles" / "date=2026-03-18").mkdir(parents=True, exist_ok=True)
+    pq.write_table(old, tmp_path / "out" / "articles" / "date=2026-03-18" / "a-old.parquet")
+    table = read_articles(root, columns=["article_id", "source_priority", "date"], days=["2026-03-18"])
+    assert table is not None
+    assert sorted(zip(*(table[c].to_pylist() for c in ("article_id", "source_priority")), strict=True)) == [
+        ("new", 7),
+        ("old", None),
+    ]
