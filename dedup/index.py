@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from dedup.candidates import Probe, cross_pairs
 from dedup.dataset import Location, list_files, write_partitioned
 from dedup.engine import cluster_id_for, fill_added_text, group, precedence
-from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.fingerprint import Fingerprints, fingerprint, hashes_from_hex, hashes_to_hex
 from dedup.params import DedupParams
 from dedup.records import EXPANDED, Assignment, DedupResult, Doc, Link
 from dedup.tables import (
@@ -381,7 +381,7 @@ def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
             "published_at": [d.published_at for d in docs],
             "fetched_at": [d.fetched_at for d in docs],
             "n_shingles": fp.n_shingles.astype(np.int32),
-            "content_hash": fp.content_hashes,
+            "content_hash": hashes_to_hex(fp.content_hashes),
             "signature": [row.tobytes() for row in fp.signatures],
             "anchors": [fp.anchors[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
             "anchor_paras": [fp.anchor_paras[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
@@ -421,7 +421,7 @@ def sketches_to_docs(table: pa.Table, num_perm: int) -> tuple[list[Doc], Fingerp
         anchor_offsets=offsets.astype(np.int64),
         anchors=anchors,
         anchor_paras=paras,
-        content_hashes=table["content_hash"].to_pylist(),
+        content_hashes=hashes_from_hex(table["content_hash"].to_pylist()),
     )
     return docs, fp
 
