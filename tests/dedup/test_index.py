@@ -124,3 +124,20 @@ def test_links_are_written_once_and_added_text_survives_regrouping(tmp_path: Pat
         f"select article_id, other_id, count(*) from read_parquet('{links_glob}') group by all"
     ).fetchall()
     assert links and all(n == 1 for _, _, n in links)
+
+
+def test_sketch_rows_read_back_as_the_fingerprints(monkeypatch) -> None:
+    import numpy as np
+
+    import dedup.index as index
+    from dedup.fingerprint import fingerprint
+
+    monkeypatch.setattr(index, "_MAX_BINARY", 4000)  # binary columns cut into several chunks
+    docs = [*planted_corpus(12, seed=9).docs, Doc("empty", "...")]
+    fp = fingerprint([d.text for d in docs]).take(list(range(3, len(docs))))
+    table = index.docs_to_sketches(docs[3:], fp)
+    assert table["anchors"].num_chunks > 1
+    back_docs, back = index.sketches_to_docs(table, fp.signatures.shape[1])
+    assert [d.id for d in back_docs] == [d.id for d in docs[3:]]
+    for name in ("signatures", "n_shingles", "anchor_offsets", "anchors", "anchor_paras", "content_hashes"):
+        assert np.array_equal(getattr(back, name), getattr(fp, name)), name
