@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dedup.fingerprint import Fingerprints, _mix64
+from dedup.fingerprint import NO_WORDS, Fingerprints, _mix64
 from dedup.records import Doc
 
 _C_LINE = np.uint64(0x9FB21C651E98DF25)
@@ -45,7 +45,9 @@ def source_keys(docs: Sequence[Doc]) -> np.ndarray:
 
 
 def _content_keys(fp: Fingerprints) -> np.ndarray:
-    return np.array([int(h[:16] or "0", 16) for h in fp.content_hashes], dtype=np.uint64)
+    """The first 8 bytes of each text's content hash, as uint64."""
+    raw = np.ascontiguousarray(fp.content_hashes).view(np.uint8).reshape(-1, 32)
+    return np.ascontiguousarray(raw[:, :8]).view("<u8").ravel()
 
 
 def line_keys(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +157,10 @@ def strip(fp: Fingerprints, boiler: np.ndarray, *, in_place: bool = False) -> Fi
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(kept_counts, out=offsets[1:])
     hollow = _hollow(fp, boiler)
-    hashes = [("" if hollow[i] else h) for i, h in enumerate(fp.content_hashes)] if hollow.any() else None
+    hashes = None
+    if hollow.any():
+        hashes = fp.content_hashes.copy()
+        hashes[hollow] = NO_WORDS
     return replace(
         fp,
         anchor_offsets=offsets,

@@ -17,6 +17,7 @@ from dedup.fingerprint import Fingerprints
 from dedup.params import MatchParams
 
 _EXPAND_CHUNK = 1 << 22  # hits expanded at once: bounds the memory of common keys
+_KEY_SLICE = 1 << 20  # keys looked up at once
 
 
 @dataclass(slots=True)
@@ -145,52 +146,69 @@ def _hits(
     same_set: bool,
     new_from: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(holder, other) text pairs where enough of the holder's keys are among the other's anchors."""
+    """(holder, other) text pairs where enough of the holder's keys are among the other's anchors.
+
+    Keys come text by text; they are looked up a slice of holders at a time, so the lookup arrays
+    stay small however many texts there are.
+    """
+    width = int(target.counts.size)
+    holders: list[np.ndarray] = []
+    others: list[np.ndarray] = []
+    begin = 0
+    while begin < key_docs.size:
+        end = min(begin + _KEY_SLICE, key_docs.size)
+        end = int(np.searchsorted(key_docs, key_docs[end - 1], side="right"))
+        docs, lo, df = _lookup(key_docs[begin:end], key_vals[begin:end], target, params, same_set, new_from)
+        begin = end
+        ends = np.cumsum(df)
+        start = 0
+        # Expand (key, texts holding it) into hits a bounded slice of holders at a time, so each
+        # slice has all the hits of its holders and is filtered at once.
+        while start < docs.size:
+            stop = int(np.searchsorted(ends, ends[start] - df[start] + _EXPAND_CHUNK, side="right"))
+            stop = int(np.searchsorted(docs, docs[max(stop, start + 1) - 1], side="right"))
+            d = df[start:stop]
+            within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
+            holder = np.repeat(docs[start:stop], d)
+            other = target.docs_at(np.repeat(lo[start:stop], d) + within)
+            keep = (holder != other) & (np.maximum(holder, other) >= new_from) if same_set else slice(None)
+            directed, hits = np.unique(holder[keep] * width + other[keep], return_counts=True)
+            sample = np.minimum(holder_counts[directed // width], params.index_keys)
+            need = np.minimum(params.min_shared_anchors, sample)
+            good = directed[(hits >= need) & (hits >= params.min_candidate_containment * sample)]
+            holders.append(good // width)
+            others.append(good % width)
+            start = stop
+    if not holders:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(holders), np.concatenate(others)
+
+
+def _lookup(
+    key_docs: np.ndarray,
+    key_vals: np.ndarray,
+    target: Probe,
+    params: MatchParams,
+    same_set: bool,
+    new_from: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The keys worth expanding, as (holder, first position in `target.packed`, texts holding it)."""
     lo, hi = target.range_of(key_vals)
     df = hi - lo
     ok = (df >= (2 if same_set else 1)) & (df <= params.max_anchor_df)
     if same_set and new_from:
         # Keys of history texts only matter where new texts hold them, and the other way round.
         ok &= (key_docs >= new_from) | (target.docs_at(np.maximum(hi - 1, 0)) >= new_from)
-    key_docs, lo, df = key_docs[ok], lo[ok], df[ok]
-    width = int(target.counts.size)
-    holders: list[np.ndarray] = []
-    others: list[np.ndarray] = []
-    ends = np.cumsum(df)
-    start = 0
-    # Expand (key, texts holding it) into hits a bounded slice of holders at a time, so each slice
-    # has all the hits of its holders and is filtered at once.
-    while start < key_docs.size:
-        stop = int(np.searchsorted(ends, ends[start] - df[start] + _EXPAND_CHUNK, side="right"))
-        stop = int(np.searchsorted(key_docs, key_docs[max(stop, start + 1) - 1], side="right"))
-        d = df[start:stop]
-        within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
-        holder = np.repeat(key_docs[start:stop], d)
-        other = target.docs_at(np.repeat(lo[start:stop], d) + within)
-        keep = (holder != other) & (np.maximum(holder, other) >= new_from) if same_set else slice(None)
-        directed, hits = np.unique(holder[keep] * width + other[keep], return_counts=True)
-        sample = np.minimum(holder_counts[directed // width], params.index_keys)
-        need = np.minimum(params.min_shared_anchors, sample)
-        good = directed[(hits >= need) & (hits >= params.min_candidate_containment * sample)]
-        holders.append(good // width)
-        others.append(good % width)
-        start = stop
-    if not holders:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(holders), np.concatenate(others)
+    return key_docs[ok], lo[ok], df[ok]
 
 
-def exact_pairs(hashes: list[str], *, new_from: int = 0) -> np.ndarray:
+def exact_pairs(hashes: np.ndarray, *, new_from: int = 0) -> np.ndarray:
     """Pairs of texts with the same normalised text (each text paired with the first of its kind)."""
-    first: dict[str, int] = {}
-    out = []
-    for i, h in enumerate(hashes):
-        if not h:  # a text without words is nobody's copy
-            continue
-        j = first.setdefault(h, i)
-        if j != i and i >= new_from:
-            out.append((j, i))
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+    real = np.flatnonzero(hashes.view(np.uint8).reshape(-1, 32).any(axis=1))  # no words: nobody's copy
+    _, first, kind = np.unique(hashes[real], return_index=True, return_inverse=True)
+    j = real[first[kind.reshape(-1)]]
+    keep = (j != real) & (real >= new_from)
+    return np.stack([j[keep], real[keep]], axis=1).astype(np.int64)
 
 
 def candidate_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) -> np.ndarray:

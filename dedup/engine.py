@@ -17,7 +17,7 @@ import numpy as np
 from dedup.boilerplate import strip_boilerplate
 from dedup.candidates import candidate_pairs
 from dedup.cluster import components, link_rows
-from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.fingerprint import Fingerprints, Texts, fingerprint
 from dedup.params import DedupParams
 from dedup.records import (
     COPY_RELATIONS,
@@ -78,22 +78,28 @@ def deduplicate(docs: Sequence[Doc], params: DedupParams | None = None) -> Dedup
 
 
 def deduplicate_batches(
-    batches: Iterable[Sequence[Doc]], params: DedupParams | None = None
+    batches: Iterable[Sequence[Doc] | tuple[Sequence[Doc], Texts]], params: DedupParams | None = None
 ) -> tuple[list[Doc], Fingerprints, DedupResult]:
     """`deduplicate` for input that need not fit in memory: texts are fingerprinted batch by batch
     and dropped; the docs come back without text, and their fingerprints with boilerplate stripped.
     `added_text` is left empty: fill it with `fill_added_text`, given those fingerprints, from a
     second read of the texts of the `expanded` copies.
+
+    A batch is docs, or (docs without text, their texts) with the texts in an Arrow column
+    (`inputs.iter_text_batches`), which `fingerprint` reads without making them Python strings.
     """
     params = params or DedupParams()
     t0 = time.perf_counter()
     metas: list[Doc] = []
     parts: list[Fingerprints] = []
     for batch in batches:
-        parts.append(fingerprint([d.text for d in batch], params.minhash))
-        metas.extend(replace(d, text="") for d in batch)
-    fp = Fingerprints.concat(parts) if parts else fingerprint([], params.minhash)
-    del parts  # the pieces are copied into fp: do not hold them twice while grouping
+        docs, texts = batch if isinstance(batch, tuple) else (batch, [d.text for d in batch])
+        parts.append(fingerprint(texts, params.minhash))
+        metas.extend(replace(d, text="") if d.text else d for d in docs)
+        del batch, docs, texts
+    # The pieces are released as they are copied into fp: the table is never held twice.
+    fp = Fingerprints.concat(parts, consume=True) if parts else fingerprint([], params.minhash)
+    del parts
     log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
     fp = strip_boilerplate(metas, fp, params.match.boilerplate_min_texts, in_place=True)
     return metas, fp, group(metas, fp, params)

@@ -20,8 +20,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
+from typing import TypeAlias
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dedup.params import MinHashParams
 from dedup.text import split_words, words
@@ -31,6 +35,11 @@ _P = 0x100000001B3  # odd multiplier of the polynomial word hash
 _C = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5, 0x85EBCA77C2B2AE63)
 _CHUNK_CHARS = 1 << 20  # text per vectorised chunk: bounds memory, keeps arrays in cache
 _MAX_CHUNK = 1 << 13  # shingles per MinHash chunk: the (num_perm, chunk) matrix stays in cache (4 MB)
+
+NO_WORDS = bytes(32)  # the content hash of a text without words (or with nothing but boilerplate)
+
+#: Texts to fingerprint: Python strings, or an Arrow string column (read a chunk at a time).
+Texts: TypeAlias = Sequence[str] | pa.Array | pa.ChunkedArray
 
 
 @dataclass(slots=True)
@@ -42,7 +51,7 @@ class Fingerprints:
     anchor_offsets: np.ndarray  # (n + 1,) int64
     anchors: np.ndarray  # (sum,) uint64, sorted within each text
     anchor_paras: np.ndarray  # (sum,) uint16: paragraph index of each anchor
-    content_hashes: list[str]
+    content_hashes: np.ndarray  # (n,) "S32": sha256 of the normalised text; all zero bytes without words
     #: Each text's paragraphs, as 32-bit hashes of their words (0: a paragraph without words),
     #: CSR-style: paragraph k of text i is `para_keys[para_offsets[i] + k]`. They find the lines a
     #: source repeats across its articles (dedup.boilerplate).
@@ -75,27 +84,30 @@ class Fingerprints:
             anchor_offsets=offsets,
             anchors=self.anchors[flat],
             anchor_paras=self.anchor_paras[flat],
-            content_hashes=[self.content_hashes[i] for i in idx.tolist()],
+            content_hashes=self.content_hashes[idx],
             para_offsets=para_offsets,
             para_keys=para_keys,
         )
 
     @staticmethod
-    def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
+    def concat(parts: Sequence[Fingerprints], *, consume: bool = False) -> Fingerprints:
+        """The parts one after the other. With `consume`, each part's arrays are released as soon
+        as they are copied (the parts are left empty), so the whole table is never held twice."""
         if len(parts) == 1:
             return parts[0]
         sizes = [int(p.anchor_offsets[-1]) for p in parts]
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         offsets = [np.asarray(p.anchor_offsets[:-1]) + s for p, s in zip(parts, starts, strict=True)]
         offsets.append(np.array([sum(sizes)], dtype=np.int64))
+        paras = _concat_paras(parts)  # before `consume` empties the parts
         return Fingerprints(
-            signatures=np.concatenate([p.signatures for p in parts]),
-            n_shingles=np.concatenate([p.n_shingles for p in parts]),
+            signatures=_join(parts, "signatures", consume),
+            n_shingles=_join(parts, "n_shingles", consume),
             anchor_offsets=np.concatenate(offsets),
-            anchors=np.concatenate([p.anchors for p in parts]),
-            anchor_paras=np.concatenate([p.anchor_paras for p in parts]),
-            content_hashes=[h for p in parts for h in p.content_hashes],
-            **_concat_paras(parts),
+            anchors=_join(parts, "anchors", consume),
+            anchor_paras=_join(parts, "anchor_paras", consume),
+            content_hashes=_join(parts, "content_hashes", consume),
+            **paras,
         )
 
     def boilerplate_of(self, i: int) -> np.ndarray:
@@ -133,6 +145,24 @@ def _concat_paras(parts: Sequence[Fingerprints]) -> dict[str, np.ndarray | None]
         "para_offsets": np.concatenate(offsets),
         "para_keys": np.concatenate(keys) if keys else np.zeros(0, np.uint32),
     }
+
+
+def _join(parts: Sequence[Fingerprints], name: str, consume: bool) -> np.ndarray:
+    """`np.concatenate` of one array field of the parts, copied part by part into one new array
+    (with `consume`, each part's array is dropped once copied)."""
+    arrays = [getattr(p, name) for p in parts]
+    dtype = np.result_type(*{a.dtype for a in arrays})
+    out = np.empty((sum(a.shape[0] for a in arrays), *arrays[0].shape[1:]), dtype=dtype)
+    del arrays
+    at = 0
+    for p in parts:
+        a = getattr(p, name)
+        out[at : at + a.shape[0]] = a
+        at += a.shape[0]
+        if consume:
+            setattr(p, name, np.empty((0, *a.shape[1:]), dtype=a.dtype))
+        del a
+    return out
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -220,9 +250,15 @@ def shingles(text: str, k: int) -> list[str]:
     return out if out or not flat else [" ".join(flat)]
 
 
-def fingerprint(texts: Sequence[str], params: MinHashParams | None = None) -> Fingerprints:
-    """Fingerprints of `texts` (raw article bodies), vectorised over chunks of about 1 MB of text."""
+def fingerprint(texts: Texts, params: MinHashParams | None = None) -> Fingerprints:
+    """Fingerprints of `texts` (raw article bodies), vectorised over chunks of about 1 MB of text.
+
+    An Arrow string column is read a chunk at a time: only the texts of one chunk are ever Python
+    strings, so a large batch does not leave the heap full of freed texts.
+    """
     params = params or MinHashParams()
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        return _fingerprint_column(texts, params)
     chunks: list[Fingerprints] = []
     start, size = 0, 0
     for i, text in enumerate(texts):
@@ -230,6 +266,21 @@ def fingerprint(texts: Sequence[str], params: MinHashParams | None = None) -> Fi
         if size >= _CHUNK_CHARS or i == len(texts) - 1:
             chunks.append(_fingerprint_chunk(texts[start : i + 1], params))
             start, size = i + 1, 0
+    if not chunks:
+        return _fingerprint_chunk([], params)
+    return Fingerprints.concat(chunks)
+
+
+def _fingerprint_column(texts: pa.Array | pa.ChunkedArray, params: MinHashParams) -> Fingerprints:
+    arrays = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+    chunks: list[Fingerprints] = []
+    for arr in arrays:
+        # Cut where the running text length crosses a multiple of _CHUNK_CHARS (bytes here).
+        ends = np.cumsum(pc.binary_length(arr).fill_null(0).to_numpy(zero_copy_only=False))
+        cuts = np.flatnonzero(np.diff(ends // _CHUNK_CHARS, prepend=0)) + 1
+        bounds = [0, *[c for c in cuts.tolist() if c < len(arr)], len(arr)]
+        for lo, hi in pairwise(bounds):
+            chunks.append(_fingerprint_chunk(arr.slice(lo, hi - lo).to_pylist(), params))
     if not chunks:
         return _fingerprint_chunk([], params)
     return Fingerprints.concat(chunks)
@@ -243,10 +294,13 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     w = split_words(texts)
     wh = _word_hashes(w.data, w.starts, w.ends)
     word_bounds = np.searchsorted(w.doc, np.arange(n_docs + 1))
-    hashes = [
-        hashlib.sha256(wh[lo:hi].tobytes()).hexdigest() if hi > lo else ""
-        for lo, hi in zip(word_bounds[:-1].tolist(), word_bounds[1:].tolist(), strict=True)
-    ]
+    hashes = np.frombuffer(
+        b"".join(
+            hashlib.sha256(wh[lo:hi].tobytes()).digest() if hi > lo else NO_WORDS
+            for lo, hi in zip(word_bounds[:-1].tolist(), word_bounds[1:].tolist(), strict=True)
+        ),
+        dtype="S32",
+    ).copy()
     n_words = wh.size
     if n_words >= k:
         # Shingles stay inside their paragraph: a line inserted between two (an ad, a "Related:"
@@ -310,6 +364,19 @@ def _paragraph_keys(
     out = np.zeros(int(offsets[-1]), dtype=np.uint32)
     out[offsets[g_doc] + g_para] = keys
     return offsets, out
+
+
+def hashes_to_hex(hashes: np.ndarray) -> list[str]:
+    """Content hashes as hex strings ("" for a text without words), as the index stores them."""
+    raw = hashes.view(np.uint8).reshape(-1, 32)
+    text = raw.tobytes().hex()
+    has_words: list[bool] = np.any(raw, axis=1).tolist()
+    return [text[64 * i : 64 * i + 64] if w else "" for i, w in enumerate(has_words)]
+
+
+def hashes_from_hex(hexes: Sequence[str | None]) -> np.ndarray:
+    """`hashes_to_hex` read back."""
+    return np.frombuffer(bytes.fromhex("".join(h or NO_WORDS.hex() for h in hexes)), dtype="S32").copy()
 
 
 def _signatures(out: np.ndarray, h32: np.ndarray, n_sh: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +37,7 @@ from dedup.boilerplate import LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import Probe, cross_pairs
 from dedup.dataset import Location, list_files, write_partitioned
 from dedup.engine import cluster_id_for, fill_added_text, group, precedence
-from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.fingerprint import Fingerprints, fingerprint, hashes_from_hex, hashes_to_hex
 from dedup.params import DedupParams
 from dedup.records import EXPANDED, Assignment, DedupResult, Doc, Link
 from dedup.tables import (
@@ -129,6 +130,7 @@ class _View:
 #: What this process has loaded, by index location and parameters.
 _VIEWS: dict[tuple[str, str], _View] = {}
 _MAX_SEGMENTS = 8
+_MAX_BINARY = (1 << 31) - 1  # bytes in one chunk of a binary column
 
 
 def clear_cache() -> None:
@@ -385,7 +387,6 @@ def _in_window(path: str, lo: date, hi: date) -> bool:
 
 def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
     """Sketch rows of `docs` (row i of `fp` is docs[i])."""
-    offs = fp.anchor_offsets.tolist()
     return pa.table(
         {
             "article_id": [d.id for d in docs],
@@ -395,10 +396,12 @@ def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
             "published_at": [d.published_at for d in docs],
             "fetched_at": [d.fetched_at for d in docs],
             "n_shingles": fp.n_shingles.astype(np.int32),
-            "content_hash": fp.content_hashes,
-            "signature": [row.tobytes() for row in fp.signatures],
-            "anchors": [fp.anchors[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
-            "anchor_paras": [fp.anchor_paras[offs[i] : offs[i + 1]].tobytes() for i in range(len(docs))],
+            "content_hash": hashes_to_hex(fp.content_hashes),
+            "signature": _binary_rows(
+                fp.signatures.reshape(-1), np.arange(len(docs) + 1) * fp.signatures.shape[1]
+            ),
+            "anchors": _binary_rows(fp.anchors, fp.anchor_offsets),
+            "anchor_paras": _binary_rows(fp.anchor_paras, fp.anchor_offsets),
             "para_keys": _para_keys_column(fp),
             "date": [doc_date(d) for d in docs],
             "source_priority": [d.source_priority for d in docs],
@@ -407,11 +410,28 @@ def docs_to_sketches(docs: Sequence[Doc], fp: Fingerprints) -> pa.Table:
     )
 
 
-def _para_keys_column(fp: Fingerprints) -> list[bytes | None]:
+def _para_keys_column(fp: Fingerprints) -> pa.ChunkedArray:
     if fp.para_offsets is None or fp.para_keys is None:
-        return [None] * len(fp)
-    offs = fp.para_offsets.tolist()
-    return [fp.para_keys[offs[i] : offs[i + 1]].tobytes() for i in range(len(fp))]
+        return pa.chunked_array([pa.nulls(len(fp), pa.binary())])
+    return _binary_rows(fp.para_keys, fp.para_offsets)
+
+
+def _binary_rows(values: np.ndarray, offsets: np.ndarray) -> pa.ChunkedArray:
+    """A binary column whose row i is `values[offsets[i]:offsets[i + 1]]`, made on the array's memory
+    rather than from a bytes object per row; in chunks under binary's 2 GB offset limit."""
+    size = values.dtype.itemsize
+    n = offsets.size - 1
+    bounds = [0]
+    while bounds[-1] < n:
+        stop = int(np.searchsorted(offsets, offsets[bounds[-1]] + _MAX_BINARY // size, side="right")) - 1
+        bounds.append(min(max(stop, bounds[-1] + 1), n))
+    chunks = []
+    for lo, hi in pairwise(bounds):
+        data = np.ascontiguousarray(values[offsets[lo] : offsets[hi]])
+        offs = ((offsets[lo : hi + 1] - offsets[lo]) * size).astype(np.int32)
+        buffers = [None, pa.py_buffer(offs), pa.py_buffer(data)]
+        chunks.append(pa.Array.from_buffers(pa.binary(), hi - lo, buffers))
+    return pa.chunked_array(chunks, pa.binary())
 
 
 def _binary_values(col: pa.ChunkedArray, itemsize: int) -> tuple[np.ndarray, np.ndarray]:
@@ -460,7 +480,7 @@ def sketches_to_docs(table: pa.Table, num_perm: int) -> tuple[list[Doc], Fingerp
         anchor_offsets=offsets.astype(np.int64),
         anchors=anchors,
         anchor_paras=paras,
-        content_hashes=table["content_hash"].to_pylist(),
+        content_hashes=hashes_from_hex(table["content_hash"].to_pylist()),
         para_offsets=para_offsets,
         para_keys=para_keys,
     )

@@ -72,13 +72,29 @@ def iter_doc_batches(
     """The rows of `path` as `Doc`s, `batch_rows` at a time: Parquet is streamed by record batch,
     so a table larger than memory can be deduplicated. Checks as `load_docs`, ids across batches too.
     """
+    seen: set[str] = set()
+    for table, where in _iter_tables(path, batch_rows=batch_rows, endpoint_url=endpoint_url):
+        yield _checked_batch(table, where, seen)
+
+
+def iter_text_batches(
+    path: str, *, batch_rows: int = 50_000, endpoint_url: str | None = None
+) -> Iterator[tuple[list[Doc], pa.ChunkedArray]]:
+    """`iter_doc_batches`, with each batch's texts left in their Arrow column beside docs without
+    text: a million texts never become a million Python strings (`fingerprint` reads the column)."""
+    seen: set[str] = set()
+    for table, where in _iter_tables(path, batch_rows=batch_rows, endpoint_url=endpoint_url):
+        yield _checked_batch(table, where, seen, text=False), table.column("text")
+
+
+def _iter_tables(path: str, *, batch_rows: int, endpoint_url: str | None) -> Iterator[tuple[pa.Table, str]]:
+    """Normalised tables of `batch_rows` rows of `path`, each with the file it is from."""
     import pyarrow.parquet as pq
 
     try:
         loc = resolve(path, endpoint_url=endpoint_url)
     except StorageError as exc:
         raise InputError(f"cannot open {path}: {exc}") from exc
-    seen: set[str] = set()
     rows = 0
     wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME, *OPTIONAL_INT}
     for f in _input_files(loc):
@@ -86,32 +102,46 @@ def iter_doc_batches(
             try:
                 pf = pq.ParquetFile(f, filesystem=loc.fs)
                 columns = [n for n in pf.schema_arrow.names if n in wanted]
-                tables = (
-                    pa.Table.from_batches([b])
-                    for b in pf.iter_batches(batch_size=batch_rows, columns=columns)
-                )
-                for table in tables:
-                    yield _checked_batch(_normalise(table, f), f, seen)
+                for table in _parquet_tables(pf, columns, batch_rows):
+                    yield _normalise(table, f), f
                     rows += table.num_rows
             except (OSError, pa.ArrowException) as exc:
                 raise InputError(f"cannot read {f} as Parquet: {exc}") from exc
         else:
             table = _normalise(_read_file(loc.fs, f), f)
             for start in range(0, table.num_rows, batch_rows):
-                yield _checked_batch(table.slice(start, batch_rows), f, seen)
+                yield table.slice(start, batch_rows), f
             rows += table.num_rows
     if rows == 0:
         raise InputError(f"{path}: no rows to deduplicate")
+    # The Arrow pool keeps what the largest batch needed; nothing of it is used after the read.
+    pa.default_memory_pool().release_unused()
 
 
-def _checked_batch(table: pa.Table, path: str, seen: set[str]) -> list[Doc]:
+def _checked_batch(table: pa.Table, path: str, seen: set[str], *, text: bool = True) -> list[Doc]:
     _check_ids_unique(table, path)
-    docs = _to_docs(table)
+    docs = _to_docs(table, text=text)
     for d in docs:
         if d.id in seen:
             raise InputError(f"{path}: duplicate id {d.id!r} (it appears in two batches)")
         seen.add(d.id)
     return docs
+
+
+def _parquet_tables(pf: Any, columns: list[str], batch_rows: int) -> Iterator[pa.Table]:
+    """Tables of about `batch_rows` rows, read one row group at a time: a reader spanning row
+    groups keeps buffers of several of them alive (hundreds of MB of text at a time)."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for group in range(pf.num_row_groups):
+        for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns):
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= batch_rows:
+                yield pa.Table.from_batches(pending)
+                pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def docs_from_table(table: pa.Table, *, where: str = "table") -> list[Doc]:
@@ -362,12 +392,15 @@ def _check_ids_unique(table: pa.Table, path: str) -> None:
     raise InputError(f"{path}: duplicate id {dup[0].as_py()!r} ({len(dup)} ids appear more than once)")
 
 
-def _to_docs(table: pa.Table) -> list[Doc]:
+def _to_docs(table: pa.Table, *, text: bool = True) -> list[Doc]:
     # Building a million small objects: the cyclic GC would otherwise rescan them over and over.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        cols = {name: table.column(name).to_pylist() for name in (*REQUIRED, *OPTIONAL_TEXT)}
+        names = (*REQUIRED, *OPTIONAL_TEXT) if text else ("id", *OPTIONAL_TEXT)
+        cols = {name: table.column(name).to_pylist() for name in names}
+        if not text:
+            cols["text"] = [""] * table.num_rows
         for name in OPTIONAL_TIME:
             micros = table.column(name).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
             cols[name] = [None if v is None else _EPOCH + timedelta(microseconds=v) for v in micros]

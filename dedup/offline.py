@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from dedup.dataset import Location
 from dedup.engine import deduplicate_batches, fill_added_text
 from dedup.index import DedupIndex
-from dedup.inputs import iter_doc_batches
+from dedup.inputs import iter_text_batches
 from dedup.params import DedupParams
 from dedup.records import EXPANDED, DedupResult
 from dedup.tables import replace_all
@@ -33,15 +36,16 @@ def dedup_table(
 ) -> OfflineRun:
     """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/` and `root/links/`."""
     params = params or DedupParams()
-    docs, fp, result = deduplicate_batches(iter_doc_batches(path, batch_rows=batch_rows), params)
-    expanded = {a.article_id for a in result.assignments if a.relation == EXPANDED}
-    if expanded:
-        texts = {
-            d.id: d.text
-            for batch in iter_doc_batches(path, batch_rows=batch_rows)
-            for d in batch
-            if d.id in expanded
-        }
+    docs, fp, result = deduplicate_batches(iter_text_batches(path, batch_rows=batch_rows), params)
+    expanded = pa.array(
+        sorted({a.article_id for a in result.assignments if a.relation == EXPANDED}), pa.string()
+    )
+    if len(expanded):
+        texts: dict[str, str] = {}
+        for batch, column in iter_text_batches(path, batch_rows=batch_rows):
+            wanted = pc.is_in(pa.array([d.id for d in batch], pa.string()), value_set=expanded)
+            ids = [d.id for d, w in zip(batch, wanted.to_pylist(), strict=True) if w]
+            texts.update(zip(ids, pc.filter(column, wanted).to_pylist(), strict=True))
         fill_added_text(result, fp, [d.id for d in docs], texts, params)
     _, links = replace_all(result, docs, root, run_id=run_id)
     DedupIndex(root, params).bootstrap(docs, fp)

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
-from dedup.fingerprint import fingerprint, shingle_hash32, shingles
+from dedup.fingerprint import (
+    Fingerprints,
+    fingerprint,
+    hashes_from_hex,
+    hashes_to_hex,
+    shingle_hash32,
+    shingles,
+)
 from dedup.params import MinHashParams
 from dedup.synth import planted_corpus
 from dedup.text import paragraphs, words
@@ -95,5 +102,37 @@ def test_words_split_on_ascii_and_unicode_punctuation() -> None:
 def test_case_spacing_punctuation_do_not_change_content_hash() -> None:
     fp = fingerprint(["The Port, closed!", "the port   closed", "The port opened", ""])
     assert fp.content_hashes[0] == fp.content_hashes[1] != fp.content_hashes[2]
-    assert fp.content_hashes[3] == ""
+    assert fp.content_hashes[3] == b""
     assert fp.n_shingles.tolist()[3] == 0
+
+
+def test_arrow_column_gives_the_fingerprints_of_the_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    import dedup.fingerprint as fpmod
+
+    monkeypatch.setattr(fpmod, "_CHUNK_CHARS", 2000)  # several chunks, cut inside each Arrow chunk
+    texts = TEXTS[:-1] + [d.text for d in planted_corpus(40, seed=3).docs]
+    column = pa.chunked_array([texts[:17], texts[17:]])
+    a, b = fingerprint(texts), fingerprint(column)
+    assert np.array_equal(a.signatures, b.signatures)
+    assert np.array_equal(a.anchor_offsets, b.anchor_offsets)
+    assert np.array_equal(a.anchors, b.anchors) and np.array_equal(a.anchor_paras, b.anchor_paras)
+    assert np.array_equal(a.content_hashes, b.content_hashes)
+
+
+def test_consuming_concat_equals_concat_and_empties_the_parts() -> None:
+    texts = [d.text for d in planted_corpus(30, seed=4).docs] + [""]
+    whole = Fingerprints.concat([fingerprint(texts[:10]), fingerprint(texts[10:])])
+    parts = [fingerprint(texts[:10]), fingerprint(texts[10:])]
+    joined = Fingerprints.concat(parts, consume=True)
+    for name in ("signatures", "n_shingles", "anchor_offsets", "anchors", "anchor_paras", "content_hashes"):
+        assert np.array_equal(getattr(whole, name), getattr(joined, name)), name
+    assert all(p.anchors.size == 0 and p.signatures.size == 0 for p in parts)
+
+
+def test_content_hashes_round_trip_through_hex() -> None:
+    fp = fingerprint(["The Port, closed!", "", "the port   closed"])
+    hexes = hashes_to_hex(fp.content_hashes)
+    assert hexes[1] == "" and hexes[0] == hexes[2] and len(hexes[0]) == 64
+    assert np.array_equal(hashes_from_hex(hexes), fp.content_hashes)

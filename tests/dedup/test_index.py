@@ -138,3 +138,21 @@ def test_sketches_carry_priority_and_old_files_without_it_still_read() -> None:
     assert [d.source_priority for d in back] == [5, None]
     old, _ = sketches_to_docs(table.drop_columns(["source_priority"]), params.num_perm)
     assert [d.id for d in old] == ["a", "b"] and [d.source_priority for d in old] == [None, None]
+
+
+def test_sketch_rows_read_back_as_the_fingerprints(monkeypatch) -> None:
+    import numpy as np
+
+    import dedup.index as index
+    from dedup.fingerprint import fingerprint
+
+    monkeypatch.setattr(index, "_MAX_BINARY", 4000)  # binary columns cut into several chunks
+    docs = [*planted_corpus(12, seed=9).docs, Doc("empty", "...")]
+    fp = fingerprint([d.text for d in docs]).take(list(range(3, len(docs))))
+    table = index.docs_to_sketches(docs[3:], fp)
+    assert table["anchors"].num_chunks > 1
+    back_docs, back = index.sketches_to_docs(table, fp.signatures.shape[1])
+    assert [d.id for d in back_docs] == [d.id for d in docs[3:]]
+    names = ("signatures", "n_shingles", "anchor_offsets", "anchors", "anchor_paras", "content_hashes")
+    for name in (*names, "para_offsets", "para_keys"):
+        assert np.array_equal(getattr(back, name), getattr(fp, name)), name

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dedup.errors import InputError, PermanentError
-from dedup.inputs import load_docs
+from dedup.inputs import iter_doc_batches, iter_text_batches, load_docs
 
 ROWS = [
     {
@@ -200,3 +200,24 @@ def test_source_priority_is_an_optional_integer_column(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"id": "a", "text": "t", "source_priority": "high"}) + "\n")
     with pytest.raises(InputError, match="source_priority"):
         load_docs(str(bad))
+
+
+def test_text_batches_read_row_groups_into_batches(tmp_path: Path) -> None:
+    rows = [{"id": f"d{i}", "text": f"text number {i}", "source": "s"} for i in range(25)]
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=4)
+    batches = list(iter_text_batches(str(path), batch_rows=10))
+    assert [len(docs) for docs, _ in batches] == [12, 12, 1]
+    assert [d.id for docs, _ in batches for d in docs] == [r["id"] for r in rows]
+    assert [t for _, texts in batches for t in texts.to_pylist()] == [r["text"] for r in rows]
+    assert all(d.text == "" and d.source == "s" for docs, _ in batches for d in docs)
+    assert [d.text for b in iter_doc_batches(str(path), batch_rows=10) for d in b] == [
+        r["text"] for r in rows
+    ]
+
+
+def test_duplicate_ids_across_text_batches(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "x", "text": "a b c"}] * 2), path, row_group_size=1)
+    with pytest.raises(InputError, match="duplicate id 'x'"):
+        list(iter_text_batches(str(path), batch_rows=1))
