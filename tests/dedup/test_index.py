@@ -170,3 +170,22 @@ def test_an_index_without_lookup_segments_is_read_and_given_them(tmp_path: Path)
     assert list(tmp_path.glob("index/*/lookup/*.lookup"))
     clear_cache()
     assert DedupIndex(resolve(str(tmp_path))).build_lookups() == 0
+
+
+def test_rows_a_batch_does_not_change_keep_the_run_that_wrote_them(tmp_path: Path) -> None:
+    corpus = planted_corpus(40, copy_rate=0.5, seed=10)
+    originals = [d for d in corpus.docs if corpus.kind[d.id] == "original"]
+    copies = [d for d in corpus.docs if corpus.kind[d.id] != "original"]
+    index = DedupIndex(resolve(str(tmp_path)))
+    index.update(originals, run_id="one")
+    index.update(copies, run_id="two")
+    glob = f"{tmp_path}/clusters/**/*.parquet"
+    runs = dict(
+        duckdb.sql(
+            f"select article_id, run_id from read_parquet('{glob}', hive_partitioning=true)"
+        ).fetchall()
+    )
+    joined = {corpus.cluster[c.id] for c in copies} & {d.id for d in originals}
+    alone = [d.id for d in originals if d.id not in joined]
+    assert alone and all(runs[i] == "one" for i in alone)
+    assert joined and all(runs[i] == "two" for i in joined)
