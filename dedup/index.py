@@ -131,8 +131,8 @@ class _Part:
 _VIEWS: dict[tuple[str, str], _View] = {}
 #: Segments of one size tier (a power of 8 rows) merged into one when there are this many.
 _MERGE_AT = 8
-#: Segments this large are not merged further.
-_MERGE_MAX_ROWS = 2_000_000
+#: No merge makes a segment larger than this (a merge holds its rows in memory).
+_MERGE_MAX_ROWS = 1_000_000
 
 
 def clear_cache() -> None:
@@ -375,7 +375,7 @@ class DedupIndex:
         they become one, so the segments stay few however many batches run."""
         tiers: dict[int, list[lookup.Segment]] = {}
         for seg in self._segments():
-            if seg.rows < _MERGE_MAX_ROWS:
+            if seg.rows * _MERGE_AT <= _MERGE_MAX_ROWS:
                 tiers.setdefault(max(seg.rows, 1).bit_length() // 3, []).append(seg)
         for group_ in tiers.values():
             if len(group_) < _MERGE_AT:

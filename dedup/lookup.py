@@ -200,10 +200,13 @@ class Segment:
     @staticmethod
     def open(fs: pafs.FileSystem, path: str) -> Segment:
         try:
-            f = fs.open_input_file(path)
+            # A local file is mapped (read where touched); on a remote store a small segment (a
+            # batch's) is read whole, in one request, and a large one by range.
+            local = isinstance(fs, pafs.LocalFileSystem)
+            f = pa.memory_map(path) if local else fs.open_input_file(path)
             total = f.size()
-            # A small segment (a batch's) is read whole, in one request; a large one by range.
-            first = f.read_at(total if total <= _WHOLE else min(total, 1 << 16), 0)
+            whole = local or total <= _WHOLE
+            first = f.read_buffer(total) if local else f.read_at(total if whole else min(total, 1 << 16), 0)
             if bytes(first[:8]) != MAGIC:
                 raise ValueError(f"{path} is not a lookup segment")
             size = int.from_bytes(bytes(first[8:16]), "little")
@@ -227,7 +230,7 @@ class Segment:
             counts=np.zeros(0, np.int32),
             anchor_fences=np.zeros(0, np.uint64),
             _handle=f,
-            _whole=first if total <= _WHOLE else None,
+            _whole=first if whole else None,
         )
         seg.file_of_row = seg._array("file_of_row", "<i4")
         seg.counts = seg._array("counts", "<i4").astype(np.int64)
