@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,15 @@ _GAP = 1 << 16  # byte gap under which two ranges are read as one
 _WHOLE = 8 << 20  # files up to this size are read whole
 _READERS = 32  # range reads in flight at once on a remote store
 ARRAY_COLUMNS = ("signature", "anchors", "anchor_paras")
+
+
+def _map(path: str) -> mmap.mmap:
+    """A local file mapped for random reads: a page is read when touched, without read-ahead
+    (which would read far more than the few pages a lookup touches)."""
+    with open(path, "rb") as fh:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    mapped.madvise(mmap.MADV_RANDOM)
+    return mapped
 
 
 def id_hashes(ids: Sequence[str]) -> np.ndarray:
@@ -203,10 +213,10 @@ class Segment:
             # A local file is mapped (read where touched); on a remote store a small segment (a
             # batch's) is read whole, in one request, and a large one by range.
             local = isinstance(fs, pafs.LocalFileSystem)
-            f = pa.memory_map(path) if local else fs.open_input_file(path)
-            total = f.size()
+            f: Any = _map(path) if local else fs.open_input_file(path)
+            total = len(f) if local else f.size()
             whole = local or total <= _WHOLE
-            first = f.read_buffer(total) if local else f.read_at(total if whole else min(total, 1 << 16), 0)
+            first = memoryview(f) if local else f.read_at(total if whole else min(total, 1 << 16), 0)
             if bytes(first[:8]) != MAGIC:
                 raise ValueError(f"{path} is not a lookup segment")
             size = int.from_bytes(bytes(first[8:16]), "little")
@@ -284,10 +294,18 @@ class Segment:
             out.extend(block[int(lo[i]) - start : int(hi[i]) - start] for i in range(first, last))
         return out
 
+    def _prefetch(self, section: str) -> None:
+        """Ask for a section of a mapped file to be read ahead, as it will be read whole."""
+        if isinstance(self._handle, mmap.mmap):
+            start, size = self.sections[section]
+            at = (self.base + start) // mmap.PAGESIZE * mmap.PAGESIZE
+            self._handle.madvise(mmap.MADV_WILLNEED, at, self.base + start + size - at)
+
     @property
     def keys(self) -> np.ndarray:
         """The sorted packed keys, read whole on first use (any batch falls all over them)."""
         if self._keys is None:
+            self._prefetch("keys")
             self._keys = self._array("keys", "<u8")
         return self._keys
 
@@ -320,6 +338,7 @@ class Segment:
     def rows_of(self, hashes: np.ndarray) -> np.ndarray:
         """Row of each id hash, -1 where absent."""
         if self._ids is None:
+            self._prefetch("id_hashes")
             self._ids = (self._array("id_hashes", "<u8"), self._array("id_rows", "<i4"))
         sorted_ids, rows = self._ids
         if sorted_ids.size == 0:
