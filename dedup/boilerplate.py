@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -86,6 +87,20 @@ class LineCounts:
         common = counts >= min_texts
         return LineCounts(uniq[common], counts[common].astype(np.int32))
 
+    @staticmethod
+    def empty() -> LineCounts:
+        return LineCounts(np.zeros(0, np.uint64), np.zeros(0, np.int32))
+
+    @staticmethod
+    def merge(parts: Sequence[LineCounts]) -> LineCounts:
+        """The counts of several sets of texts added up (a text in two of them counts twice)."""
+        keys = np.concatenate([p.keys for p in parts]) if parts else np.zeros(0, np.uint64)
+        if keys.size == 0:
+            return LineCounts.empty()
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=np.concatenate([p.counts for p in parts]))
+        return LineCounts(uniq, counts.astype(np.int32))
+
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """Count of each of `keys` (0 where absent)."""
         if self.keys.size == 0:
@@ -94,8 +109,14 @@ class LineCounts:
         return np.where(self.keys[pos] == keys, self.counts[pos], 0).astype(np.int32)
 
 
+class Counted(Protocol):
+    """Anything that counts lines: `LineCounts`, or a stored segment of the index (`lookup.Segment`)."""
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray: ...
+
+
 def boilerplate_paragraphs(
-    fp: Fingerprints, sources: np.ndarray, counts: Sequence[LineCounts], min_texts: int
+    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], min_texts: int
 ) -> np.ndarray:
     """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate of its source,
     its texts counted over all of `counts` (which must include `fp`'s own texts)."""
@@ -110,7 +131,7 @@ def strip_boilerplate(
     docs: Sequence[Doc],
     fp: Fingerprints,
     min_texts: int,
-    counts: Sequence[LineCounts] | None = None,
+    counts: Sequence[Counted] | None = None,
     *,
     in_place: bool = False,
 ) -> Fingerprints:

@@ -9,6 +9,7 @@ boilerplate) proposes no pairs, and its texts still meet through their other key
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,14 +74,7 @@ class Probe:
     def range_of(self, values: np.ndarray, *, keys: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Positions [lo, hi) in `packed` (or `keys_packed`) of the entries equal to each of
         `values`, compared on their top bits."""
-        table = self.keys_packed if keys else self.packed
-        shift = np.uint64(self.doc_bits)
-        top = values >> shift
-        lo = np.searchsorted(table, top << shift, side="left")
-        hi = np.searchsorted(table, (top + np.uint64(1)) << shift, side="left")
-        # A value whose top bits are all ones wraps to 0 above: everything after lo is its range.
-        hi = np.where(top == (np.uint64(0xFFFFFFFFFFFFFFFF) >> shift), table.size, hi)
-        return lo, hi
+        return _range(self.keys_packed if keys else self.packed, self.doc_bits, values)
 
     def docs_at(self, positions: np.ndarray, *, keys: bool = False) -> np.ndarray:
         table = self.keys_packed if keys else self.packed
@@ -115,25 +109,101 @@ def cross_pairs(history: Probe, new: Probe, new_fp: Fingerprints, params: MatchP
     """Pairs (history text, new text) that may hold one another, looked up both ways; each lookup
     goes from the small new batch into the large history, so it costs little however large that is.
     """
-    # New keys among the history's anchors.
-    h1, o1 = _hits(new.key_docs, new.key_vals, history, new.counts, params, same_set=False)
-    # History keys among the new anchors: look the new anchors up in the history's sorted keys.
-    lo, hi = history.range_of(new_fp.anchors, keys=True)
-    df = hi - lo
-    anchor_docs = np.repeat(np.arange(len(new_fp), dtype=np.int64), np.diff(new_fp.anchor_offsets))
-    ok = (df >= 1) & (df <= params.max_anchor_df)
-    lo, df, anchor_docs = lo[ok], df[ok], anchor_docs[ok]
-    within = np.arange(int(df.sum())) - np.repeat(np.cumsum(df) - df, df)
-    holder = history.docs_at(np.repeat(lo, df) + within, keys=True)
+    return cross_pairs_parts([HistoryPart.of(history)], new, new_fp, params)
+
+
+@dataclass(slots=True)
+class HistoryPart:
+    """A piece of the history to look a batch up in, as `Probe` packs it: `anchors(values)` and
+    `keys(values)` give sorted packed entries holding at least every entry equal to one of
+    `values` (the whole arrays, or only the pages of a stored segment where the values fall).
+    `counts` is the number of anchors of each text; texts outside `mask` do not count."""
+
+    anchors: Callable[[np.ndarray], np.ndarray]
+    keys: Callable[[np.ndarray], np.ndarray]
+    doc_bits: int
+    counts: np.ndarray
+    mask: np.ndarray | None = None
+
+    @staticmethod
+    def of(probe: Probe) -> HistoryPart:
+        return HistoryPart(lambda _: probe.packed, lambda _: probe.keys_packed, probe.doc_bits, probe.counts)
+
+
+def cross_pairs_parts(
+    parts: Sequence[HistoryPart], new: Probe, new_fp: Fingerprints, params: MatchParams
+) -> np.ndarray:
+    """`cross_pairs` against a history in several parts, numbered one after the other: a key's
+    frequency is counted over all of them, as in one probe of the whole history."""
+    total = sum(int(p.counts.size) for p in parts)
+    counts = np.concatenate([np.zeros(0, np.int64), *(p.counts for p in parts)])
     width = max(int(new.counts.size), 1)
-    directed, hits = np.unique(holder * width + np.repeat(anchor_docs, df), return_counts=True)
-    sample = np.minimum(history.counts[directed // width], params.index_keys)
-    good = directed[
-        (hits >= np.minimum(params.min_shared_anchors, sample))
-        & (hits >= params.min_candidate_containment * sample)
-    ]
-    code = np.unique(np.concatenate([o1 * width + h1, good]))
+    # New keys among the history's anchors.
+    v, hist = _part_hits(parts, new.key_vals, params, keys=False)
+    directed, hits = np.unique(new.key_docs[v] * max(total, 1) + hist, return_counts=True)
+    good = directed[_enough(hits, new.counts[directed // max(total, 1)], params)]
+    from_new = (good % max(total, 1)) * width + good // max(total, 1)
+    # History keys among the new anchors.
+    v, hist = _part_hits(parts, new_fp.anchors, params, keys=True)
+    anchor_docs = np.repeat(np.arange(len(new_fp), dtype=np.int64), np.diff(new_fp.anchor_offsets))
+    directed, hits = np.unique(hist * width + anchor_docs[v], return_counts=True)
+    from_history = directed[_enough(hits, counts[directed // width], params)]
+    code = np.unique(np.concatenate([from_new, from_history]))
     return np.stack([code // width, code % width], axis=1)
+
+
+def _enough(hits: np.ndarray, holder_counts: np.ndarray, params: MatchParams) -> np.ndarray:
+    """Whether a holder with `holder_counts` anchors has enough of its keys in the other text."""
+    sample = np.minimum(holder_counts, params.index_keys)
+    return (hits >= np.minimum(params.min_shared_anchors, sample)) & (
+        hits >= params.min_candidate_containment * sample
+    )
+
+
+def _part_hits(
+    parts: Sequence[HistoryPart], values: np.ndarray, params: MatchParams, *, keys: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(index in `values`, history text) of every entry equal to a value held by 1 to
+    `max_anchor_df` texts of the history, over all parts."""
+    found_v: list[np.ndarray] = [np.zeros(0, np.int64)]
+    found_d: list[np.ndarray] = [np.zeros(0, np.int64)]
+    common = np.zeros(values.size, dtype=bool)
+    base = 0
+    for part in parts:
+        table = part.keys(values) if keys else part.anchors(values)
+        # A masked part may hold more entries than count: expand a little further before judging.
+        cap = params.max_anchor_df * (1 if part.mask is None else 4)
+        lo, hi = _range(table, part.doc_bits, values)
+        df = hi - lo
+        common[df > cap] = True
+        sel = np.flatnonzero((df > 0) & (df <= cap))
+        d = df[sel]
+        within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
+        docs = (table[np.repeat(lo[sel], d) + within] & np.uint64((1 << part.doc_bits) - 1)).astype(np.int64)
+        idx = np.repeat(sel, d)
+        if part.mask is not None:
+            keep = part.mask[docs]
+            idx, docs = idx[keep], docs[keep]
+        found_v.append(idx)
+        found_d.append(docs + base)
+        base += int(part.counts.size)
+    v, docs = np.concatenate(found_v), np.concatenate(found_d)
+    df = np.bincount(v, minlength=values.size)
+    ok = (df <= params.max_anchor_df) & ~common
+    keep = ok[v]
+    return v[keep], docs[keep]
+
+
+def _range(table: np.ndarray, doc_bits: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions [lo, hi) in a sorted packed `table` of the entries equal to each of `values`,
+    compared on their top `64 - doc_bits` bits."""
+    shift = np.uint64(doc_bits)
+    top = values >> shift
+    lo = np.searchsorted(table, top << shift, side="left")
+    hi = np.searchsorted(table, (top + np.uint64(1)) << shift, side="left")
+    # A value whose top bits are all ones wraps to 0 above: everything after lo is its range.
+    hi = np.where(top == (np.uint64(0xFFFFFFFFFFFFFFFF) >> shift), table.size, hi)
+    return lo, hi
 
 
 def _hits(

@@ -4,18 +4,32 @@ State lives beside the tables it feeds (a local folder or S3 alike):
 
     <root>/index/<params tag>/sketches/date=YYYY-MM-DD/<batch>.parquet
         article_id, dates, source, content hash, MinHash signature, anchors and their paragraphs
+    <root>/index/<params tag>/lookup/seg-<digest>.lookup
+        lookup segments (dedup/lookup.py): the same rows of some sketch files, as flat arrays made
+        for range reads: the anchors and keys packed and sorted (as `Probe` has them, with a fence
+        every 256 entries), id hashes, and each row's signature, anchors and metadata by offset
     <root>/clusters/   one row per article, its current grouping (also the index's membership)
     <root>/links/      verified relations, one file per batch
 
 A batch of new articles is fingerprinted, then matched against the sketches of the history in a
 window of days around it (default 30): the cost grows with the batch and the window, not with the
-whole history. The clusters that the batch touches are regrouped with the same code as a one-pass
-dedup, so a backfill and the same days run by run give the same clusters. Cluster ids never change
-once given: a cluster that a new article joins keeps its id; when two merge, the id of the one
-with the earlier original survives and the merge is logged and returned.
+whole history. Nothing is loaded whole: the batch's keys are looked up in the pages of the
+segments' sorted anchors where they fall, its anchors in the segments' sorted keys (read whole:
+16 per article), and only the candidates found, with the other members of their clusters, are
+read by row and verified. A process keeps the segments it opened (keys, fences, counts), so a
+long-lived worker reads less still. The clusters that the batch touches are regrouped with the
+same code as a one-pass dedup, so a backfill and the same days run by run give the same clusters.
+Cluster ids never change once given: a cluster that a new article joins keeps its id; when two
+merge, the id of the one with the earlier original survives and the merge is logged and returned.
 
-Writes go links, then clusters, then sketches: the sketches are the commit point, so a run that
-dies part-way is redone whole by the next, which overwrites the same deterministic files.
+Each batch writes one segment over its sketch files; when 8 segments of a size tier (a power of
+8 rows) pile up they are merged into one, so the segments stay few. `bootstrap` writes one over
+the whole table. Sketch files that no segment covers (an index written before segments existed,
+or a run that died between the two writes) are read whole once and given one (`build_lookups`).
+
+Writes go links, then clusters, then sketches, then the segment: the sketches are the commit
+point, so a run that dies part-way is redone whole by the next, which overwrites the same
+deterministic files.
 """
 
 from __future__ import annotations
@@ -33,9 +47,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dedup.boilerplate import LineCounts, source_keys, strip_boilerplate
-from dedup.candidates import Probe, cross_pairs
-from dedup.dataset import Location, list_files, write_partitioned
+from dedup import lookup
+from dedup.boilerplate import Counted, LineCounts, source_keys, strip_boilerplate
+from dedup.candidates import HistoryPart, Probe, cross_pairs_parts
+from dedup.dataset import Location, delete_files, list_files, write_partitioned
 from dedup.engine import cluster_id_for, fill_added_text, group, precedence
 from dedup.fingerprint import Fingerprints, fingerprint, hashes_from_hex, hashes_to_hex
 from dedup.params import DedupParams
@@ -89,47 +104,39 @@ class IndexUpdate:
 
 
 @dataclass(slots=True)
-class Segment:
-    """Stored sketches ready to be matched against, from one or more files."""
-
-    docs: list[Doc]
-    fp: Fingerprints
-    probe: Probe
-    row: dict[str, int]
-    lines: LineCounts  # every (source, paragraph) of its texts: boilerplate is counted over the window
-
-    @staticmethod
-    def of(docs: list[Doc], fp: Fingerprints, index_keys: int) -> Segment:
-        return Segment(
-            docs,
-            fp,
-            Probe.of(fp, index_keys),
-            {d.id: i for i, d in enumerate(docs)},
-            LineCounts.of(fp, source_keys(docs), min_texts=1),
-        )
-
-    @staticmethod
-    def merge(parts: Sequence[Segment], index_keys: int) -> Segment:
-        docs = [d for p in parts for d in p.docs]
-        return Segment.of(docs, Fingerprints.concat([p.fp for p in parts]), index_keys)
-
-
-@dataclass(slots=True)
 class _View:
-    """The history a process has loaded from one index: files never change once written, so a
-    long-lived process (a scheduled worker) keeps them, in a few segments merged by size."""
+    """What a process has read of one index: files never change once written, so a long-lived
+    process (a scheduled worker) keeps the lookup segments it opened (their keys and fences)."""
 
-    files: set[str] = field(default_factory=set)  # files whose sketches are in `segments`
-    segments: list[Segment] = field(default_factory=list)
+    lookups: dict[str, lookup.Segment] = field(default_factory=dict)  # open segment files by path
     ids: set[str] = field(default_factory=set)  # every stored article id ...
     id_files: set[str] = field(default_factory=set)  # ... read from these files
     membership: pa.Table | None = None  # clusters/ (article_id, cluster_id, date) as last written ...
     clusters_state: list[tuple[str, int, int]] = field(default_factory=list)  # ... when its files were these
 
 
+@dataclass(slots=True)
+class _Part:
+    """A lookup segment as a batch uses it: the rows of its files that are in the window."""
+
+    seg: lookup.Segment
+    mask: np.ndarray | None  # rows that count; None: all
+
+    @property
+    def size(self) -> int:
+        return self.seg.rows if self.mask is None else int(self.mask.sum())
+
+    def history(self) -> HistoryPart:
+        seg = self.seg
+        return HistoryPart(seg.anchors_near, lambda _: seg.keys, seg.doc_bits, seg.counts, self.mask)
+
+
 #: What this process has loaded, by index location and parameters.
 _VIEWS: dict[tuple[str, str], _View] = {}
-_MAX_SEGMENTS = 8
+#: Segments of one size tier (a power of 8 rows) merged into one when there are this many.
+_MERGE_AT = 8
+#: No merge makes a segment larger than this (a merge holds its rows in memory).
+_MERGE_MAX_ROWS = 1_000_000
 _MAX_BINARY = (1 << 31) - 1  # bytes in one chunk of a binary column
 
 
@@ -158,6 +165,7 @@ class DedupIndex:
         self.params = params or DedupParams()
         self.window = timedelta(days=window_days)
         self.sketches = root.child("index", self.params.tag(), "sketches")
+        self.lookup = root.child("index", self.params.tag(), "lookup")
         self.texts = texts
 
     def _view(self) -> _View:
@@ -176,7 +184,7 @@ class DedupIndex:
     def update(self, docs: Sequence[Doc], *, run_id: str) -> IndexUpdate:
         """Match a batch against the history, regroup what it touches, and store the result."""
         t0 = time.perf_counter()
-        known = self.known_ids()
+        known = self._known(list(dict.fromkeys(d.id for d in docs)))
         seen: set[str] = set()
         new: list[Doc] = []
         for d in docs:
@@ -187,30 +195,50 @@ class DedupIndex:
         if not new:
             return out
         fp_new = fingerprint([d.text for d in new], self.params.minhash)
-        segments = self._window(new)
-        out.history_loaded = sum(len(s.docs) for s in segments)
+        parts = self._window(new)
+        out.history_loaded = sum(p.size for p in parts)
         # Boilerplate is what a source repeats across the window: the history's lines and the batch's.
-        lines = [*(s.lines for s in segments), LineCounts.of(fp_new, source_keys(new), min_texts=1)]
+        lines: list[Counted] = [p.seg for p in parts]
+        lines.append(LineCounts.of(fp_new, source_keys(new), min_texts=1))
         min_texts = self.params.match.boilerplate_min_texts
         clean_new = strip_boilerplate(new, fp_new, min_texts, lines)
         probe = Probe.of(clean_new, self.params.match.index_keys)
-        met = {
-            seg_i: cross_pairs(seg.probe, probe, clean_new, self.params.match)[:, 0]
-            for seg_i, seg in enumerate(segments)
-        }
+        pairs = cross_pairs_parts([p.history() for p in parts], probe, clean_new, self.params.match)
+        ends = np.cumsum([p.seg.rows for p in parts])
+        met_rows = np.unique(pairs[:, 0])
+        met_part = np.searchsorted(ends, met_rows, side="right")
+        met: list[tuple[list[Doc], Fingerprints]] = []
+        for k, part in enumerate(parts):
+            rows = met_rows[met_part == k] - (int(ends[k - 1]) if k else 0)
+            met.append(self._read_rows(part.seg, rows))
         previous = self._membership()
-        met_ids = {segments[i].docs[j].id for i, rows in met.items() for j in rows.tolist()}
+        met_ids = {d.id for part_docs, _ in met for d in part_docs}
         wanted = with_cluster_members(met_ids, previous)
         hist_docs: list[Doc] = []
         hist_fps: list[Fingerprints] = []
-        for seg in segments:
-            rows = [seg.row[i] for i in wanted if i in seg.row]
-            if rows:
-                rows.sort()
-                hist_docs.extend(seg.docs[r] for r in rows)
-                hist_fps.append(seg.fp.take(rows))
+        extra = sorted(wanted - met_ids)
+        hashes = lookup.id_hashes(extra)
+        for part, (part_docs, part_fp) in zip(parts, met, strict=True):
+            hist_docs.extend(part_docs)
+            hist_fps.append(part_fp)
+            if not extra:
+                continue
+            rows = part.seg.rows_of(hashes)
+            found = rows >= 0
+            if part.mask is not None:
+                found &= part.mask[np.maximum(rows, 0)]
+            if found.any():
+                more_docs, more_fp = self._read_rows(part.seg, rows[found])
+                kept = [i for i, d in enumerate(more_docs) if d.id in wanted]
+                hist_docs.extend(more_docs[i] for i in kept)
+                hist_fps.append(more_fp.take(kept))
+                taken = {more_docs[i].id for i in kept}
+                hashes = hashes[[i not in taken for i in extra]]
+                extra = [i for i in extra if i not in taken]
         sub_docs = hist_docs + new
-        sub_fp = strip_boilerplate(sub_docs, Fingerprints.concat([*hist_fps, fp_new]), min_texts, lines)
+        sub_fp = strip_boilerplate(
+            sub_docs, Fingerprints.concat([f for f in hist_fps if len(f)] + [fp_new]), min_texts, lines
+        )
         result = group(sub_docs, sub_fp, self.params)
         self._fill_added_text(result, sub_docs, sub_fp, previous)
         known = previous.filter(
@@ -235,41 +263,140 @@ class DedupIndex:
 
     def bootstrap(self, docs: Sequence[Doc], fp: Fingerprints, *, batch_rows: int = 100_000) -> None:
         """Store the sketches of docs already grouped in one pass (their clusters/ and links/ written
-        by the caller), so later batches continue from them incrementally."""
+        by the caller), and one lookup segment over them, so later batches continue from them
+        incrementally."""
+        files: dict[str, int] = {}
+        file_of_row = np.zeros(len(docs), dtype=np.int32)
+        metas: list[tuple[list[str], np.ndarray, bytes]] = []
         for start in range(0, len(docs), batch_rows):
             part = docs[start : start + batch_rows]
             rows = list(range(start, start + len(part)))
             stem = "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in part)).encode()).hexdigest()[:16]
-            write_partitioned(
-                docs_to_sketches(part, fp.take(rows)), self.sketches, partition_col="date", file_stem=stem
-            )
+            table = docs_to_sketches(part, fp.take(rows))
+            write_partitioned(table, self.sketches, partition_col="date", file_stem=stem)
+            file_of_row[start : start + len(part)] = _file_numbers(table, stem, files)
+            metas.append(lookup.meta_blobs(table))
+        if docs:
+            self._write_lookup(list(files), file_of_row, docs, fp, metas)
 
-    def _window(self, new: Sequence[Doc]) -> list[Segment]:
-        """The history to match `new` against: every stored file within the window of its dates,
-        plus whatever this process already holds (more history never changes a decision)."""
+    def _write_lookup(
+        self,
+        files: list[str],
+        file_of_row: np.ndarray,
+        docs: Sequence[Doc],
+        fp: Fingerprints,
+        metas: Sequence[tuple[list[str], np.ndarray, bytes]],
+    ) -> lookup.Segment:
+        """Write a lookup segment over these sketch files (row i of `fp` is docs[i]) and open it."""
+        offsets, meta = lookup.concat_meta([(m[1], m[2]) for m in metas])
+        ids = lookup.id_hashes([d.id for d in docs])
+        lines = LineCounts.of(fp, source_keys(docs), min_texts=1)
+        data = lookup.SegmentData(files, file_of_row, ids, fp, metas[0][0], offsets, meta, lines)
+        path = lookup.write_segment(self.lookup, data, index_keys=self.params.match.index_keys)
+        seg = lookup.Segment.open(self.lookup.fs, path)
+        self._view().lookups[path] = seg
+        return seg
+
+    def _segments(self) -> list[lookup.Segment]:
+        """The lookup segments in the store, largest first (opened once per process)."""
+        view = self._view()
+        paths = list_files(self.lookup, suffix=lookup.SUFFIX)
+        for path in set(view.lookups) - set(paths):
+            del view.lookups[path]
+        for path in paths:
+            if path not in view.lookups:
+                view.lookups[path] = lookup.Segment.open(self.lookup.fs, path)
+        return sorted(view.lookups.values(), key=lambda s: (-s.rows, s.path))
+
+    def _rel(self, path: str) -> str:
+        return path[len(self.sketches.path.rstrip("/")) + 1 :]
+
+    def _known(self, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` the index holds: looked up by id hash in the lookup segments, and read
+        from the sketch files that no segment covers."""
+        view = self._view()
+        files = list_files(self.sketches)
+        if all(p in view.id_files for p in files):
+            return {i for i in ids if i in view.ids}
+        stored = {self._rel(p) for p in files}
+        covered: set[str] = set()
+        known: set[str] = set()
+        hashes = lookup.id_hashes(ids)
+        for seg in self._segments():
+            covered.update(seg.files)
+            rows = seg.rows_of(hashes)
+            hit = np.flatnonzero(rows >= 0)
+            known.update(ids[i] for i in hit.tolist() if seg.files[seg.file_of_row[rows[i]]] in stored)
+        for path in files:
+            if self._rel(path) not in covered and path not in view.id_files:
+                table = pq.read_table(path, columns=["article_id"], filesystem=self.sketches.fs)
+                view.ids.update(table["article_id"].to_pylist())
+                view.id_files.add(path)
+        return known | {i for i in ids if i in view.ids}
+
+    def _window(self, new: Sequence[Doc]) -> list[_Part]:
+        """The history to match `new` against: the rows of every stored file within the window of
+        its dates, from the lookup segments; files that no segment covers (an index written before
+        segments existed) are read whole once and given one."""
         days = [d.published_at or d.fetched_at for d in new]
         dated = [x for x in days if x is not None]
         lo = (min(dated) - self.window).date() if dated else date.min
         hi = (max(dated) + self.window).date() if dated else date.max
-        view = self._view()
-        missing = [p for p in list_files(self.sketches) if p not in view.files and _in_window(p, lo, hi)]
-        keys = self.params.match.index_keys
+        files = [p for p in list_files(self.sketches) if _in_window(p, lo, hi)]
+        window = {self._rel(p) for p in files}
+        claimed: set[str] = set()
+        parts: list[_Part] = []
+        for seg in self._segments():
+            use = [k for k, f in enumerate(seg.files) if f in window and f not in claimed]
+            if not use:
+                continue
+            claimed.update(seg.files[k] for k in use)
+            mask = None if len(use) == len(seg.files) else np.isin(seg.file_of_row, use)
+            parts.append(_Part(seg, mask))
+        missing = [p for p in files if self._rel(p) not in claimed]
         if missing:
-            loaded = []
-            for path in missing:
-                table = pq.read_table(path, filesystem=self.sketches.fs)
-                loaded.append(sketches_to_docs(table, self.params.minhash.num_perm))
-            docs = [d for part, _ in loaded for d in part]
-            view.segments.append(Segment.of(docs, Fingerprints.concat([fp for _, fp in loaded]), keys))
-            view.files.update(missing)
-        if len(view.segments) > _MAX_SEGMENTS:
-            # Size-tiered: the small segments merge into one, the large ones stay as they are.
-            largest = max(len(s.docs) for s in view.segments)
-            small = [s for s in view.segments if 2 * len(s.docs) < largest]
-            if len(small) > 1:
-                view.segments = [s for s in view.segments if 2 * len(s.docs) >= largest]
-                view.segments.append(Segment.merge(small, keys))
-        return list(view.segments)
+            parts.append(_Part(self._lookup_of(missing), None))
+        return parts
+
+    def build_lookups(self) -> int:
+        """Give the sketch files that no lookup segment covers (an index written before segments
+        existed) one segment; returns how many files it covers. `update` does the same for the
+        files of its window, so calling this is optional: it moves the cost out of the first batch."""
+        covered = {f for seg in self._segments() for f in seg.files}
+        missing = [p for p in list_files(self.sketches) if self._rel(p) not in covered]
+        if missing:
+            self._lookup_of(missing)
+        return len(missing)
+
+    def _lookup_of(self, paths: Sequence[str]) -> lookup.Segment:
+        """Read these sketch files whole and write the lookup segment over them."""
+        log.info("dedup index: building the lookup segment of %d sketch files", len(paths))
+        tables = [pq.read_table(p, filesystem=self.sketches.fs) for p in paths]
+        table = pa.concat_tables(tables, promote_options="default")
+        docs, fp = sketches_to_docs(table, self.params.minhash.num_perm)
+        file_of_row = np.repeat(np.arange(len(paths), dtype=np.int32), [t.num_rows for t in tables])
+        return self._write_lookup(
+            [self._rel(p) for p in paths], file_of_row, docs, fp, [lookup.meta_blobs(table)]
+        )
+
+    def _read_rows(self, seg: lookup.Segment, rows: np.ndarray) -> tuple[list[Doc], Fingerprints]:
+        table = seg.read_rows(rows, SKETCH_SCHEMA)
+        return sketches_to_docs(table, self.params.minhash.num_perm)
+
+    def _compact(self) -> None:
+        """Merge small segments: when a size tier (a power of 8 rows) holds `_MERGE_AT` segments,
+        they become one, so the segments stay few however many batches run."""
+        tiers: dict[int, list[lookup.Segment]] = {}
+        for seg in self._segments():
+            if seg.rows * _MERGE_AT <= _MERGE_MAX_ROWS:
+                tiers.setdefault(max(seg.rows, 1).bit_length() // 3, []).append(seg)
+        for group_ in tiers.values():
+            if len(group_) < _MERGE_AT:
+                continue
+            merged = lookup.SegmentData.concat([s.read_all() for s in group_])
+            path = lookup.write_segment(self.lookup, merged, index_keys=self.params.match.index_keys)
+            self._view().lookups[path] = lookup.Segment.open(self.lookup.fs, path)
+            delete_files(self.lookup, [s.path for s in group_ if s.path != path])
 
     def _fill_added_text(
         self, result: DedupResult, docs: Sequence[Doc], fp: Fingerprints, previous: pa.Table
@@ -326,7 +453,12 @@ class DedupIndex:
             [previous.filter(pc.invert(changed)), rows.select(["article_id", "cluster_id", "date"])]
         )
         view.clusters_state = self._clusters_files()
-        write_partitioned(docs_to_sketches(new, fp_new), self.sketches, partition_col="date", file_stem=stem)
+        table = docs_to_sketches(new, fp_new)
+        write_partitioned(table, self.sketches, partition_col="date", file_stem=stem)
+        files: dict[str, int] = {}
+        file_of_row = _file_numbers(table, stem, files)
+        self._write_lookup(list(files), file_of_row, new, fp_new, [lookup.meta_blobs(table)])
+        self._compact()
 
 
 def stable_ids(
@@ -372,6 +504,15 @@ def with_cluster_members(ids: set[str], previous: pa.Table) -> set[str]:
     clusters = pa.array(sorted(set(hit["cluster_id"].to_pylist())), pa.string())
     members = previous.filter(pc.is_in(previous["cluster_id"], value_set=clusters))["article_id"]
     return set(ids) | set(members.to_pylist())
+
+
+def _file_numbers(table: pa.Table, stem: str, files: dict[str, int]) -> np.ndarray:
+    """The number in `files` (extended as needed) of the sketch file that `write_partitioned`
+    writes each row of `table` to."""
+    out = np.zeros(table.num_rows, dtype=np.int32)
+    for k, value in enumerate(table["date"].to_pylist()):
+        out[k] = files.setdefault(f"date={value}/{stem}.parquet", len(files))
+    return out
 
 
 def _in_window(path: str, lo: date, hi: date) -> bool:

@@ -105,15 +105,14 @@ def read_membership(root: Location) -> pa.Table:
 
 
 def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None = None) -> list[str]:
-    """Replace the rows of these articles in `clusters/`, rewriting only the partitions they touch.
+    """Replace the rows of these articles in `clusters/`, rewriting only the partitions where a row
+    changes (a row equal to the stored one but for `run_id` stays as it is).
 
     An article whose partition changed is removed from its old partition too. `membership` (from
     `read_membership`) saves reading it again.
     """
     membership = membership if membership is not None else read_membership(root)
-    changed = pa.array(sorted(set(rows["article_id"].to_pylist())), pa.string())
-    old_dates = membership.filter(pc.is_in(membership["article_id"], value_set=changed))["date"]
-    touched = sorted(set(rows["date"].to_pylist()) | set(old_dates.to_pylist()))
+    changed, touched = _touched(rows, membership)
     loc = root.child("clusters")
     files = [p for p in list_files(loc) if any(f"/date={d}/" in p for d in touched)]
     parts = []
@@ -126,17 +125,39 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
         current = current.set_column(
             current.column_names.index("date"), "date", pc.cast(current["date"], pa.string())
         )
+        before = current.filter(pc.is_in(current["article_id"], value_set=changed))
+        rows = _keep_added_text(rows, before)
+        rows = _unlike(rows, before)
+        if rows.num_rows == 0:
+            return []
+        changed, touched = _touched(rows, membership)
+        files = [p for p in files if any(f"/date={d}/" in p for d in touched)]
+        current = current.filter(pc.is_in(current["date"], value_set=pa.array(touched, pa.string())))
         parts.append(
             current.filter(pc.invert(pc.is_in(current["article_id"], value_set=changed)))
             .select(CLUSTERS_SCHEMA.names)
             .cast(CLUSTERS_SCHEMA)
         )
-        rows = _keep_added_text(rows, current.filter(pc.is_in(current["article_id"], value_set=changed)))
     merged = pa.concat_tables([*parts, rows.cast(CLUSTERS_SCHEMA)]).sort_by("article_id")
     written = write_partitioned(merged, loc, partition_col="date", file_stem=STATE_STEM)
     emptied = set(touched) - set(merged["date"].to_pylist())
     delete_files(loc, [p for p in files if any(f"/date={d}/" in p for d in emptied)])
     return written
+
+
+def _touched(rows: pa.Table, membership: pa.Table) -> tuple[pa.Array, list[str]]:
+    """The article ids of `rows`, and the partitions they are written to or leave."""
+    changed = pa.array(sorted(set(rows["article_id"].to_pylist())), pa.string())
+    old_dates = membership.filter(pc.is_in(membership["article_id"], value_set=changed))["date"]
+    return changed, sorted(set(rows["date"].to_pylist()) | set(old_dates.to_pylist()))
+
+
+def _unlike(rows: pa.Table, before: pa.Table) -> pa.Table:
+    """The rows that differ from the stored row of their article in more than `run_id`."""
+    names = [n for n in CLUSTERS_SCHEMA.names if n != "run_id"]
+    stored = {r["article_id"]: r for r in before.select(names).to_pylist()}
+    keep = [stored.get(r["article_id"]) != r for r in rows.select(names).to_pylist()]
+    return rows.filter(pa.array(keep, pa.bool_()))
 
 
 def _keep_added_text(rows: pa.Table, before: pa.Table) -> pa.Table:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dedup.boilerplate import LineCounts, boilerplate_paragraphs, source_keys, strip_boilerplate
+from dedup.boilerplate import LineCounts, boilerplate_paragraphs, line_keys, source_keys, strip_boilerplate
 from dedup.dataset import resolve
 from dedup.engine import deduplicate
 from dedup.fingerprint import fingerprint
@@ -135,3 +135,19 @@ def test_index_strips_what_a_source_repeats_over_the_window(tmp_path: Path) -> N
         clusters[c].add(a)
     got = {frozenset(m) for m in clusters.values() if len(m) > 1}
     assert got == _clusters(deduplicate(docs).assignments)
+
+
+def test_stored_segments_count_lines_as_the_texts_do(tmp_path: Path) -> None:
+    from dedup import lookup
+    from dedup.index import clear_cache
+
+    docs, _ = _newsroom()
+    DedupIndex(resolve(str(tmp_path))).update(docs, run_id="r0")
+    clear_cache()
+    (path,) = tmp_path.glob("index/*/lookup/*.lookup")
+    seg = lookup.Segment.open(resolve(str(tmp_path)).fs, str(path))
+    fp = fingerprint([d.text for d in docs])
+    keys, usable = line_keys(fp, source_keys(docs))
+    expected = LineCounts.of(fp, source_keys(docs), 1).lookup(keys)
+    assert seg.lookup(keys).tolist() == expected.tolist()
+    assert expected[usable].max() == 10  # the Ledger's footer: its eight stories and two copies

@@ -5,6 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from dedup.dataset import resolve
 from dedup.engine import deduplicate
@@ -156,3 +157,67 @@ def test_sketch_rows_read_back_as_the_fingerprints(monkeypatch) -> None:
     names = ("signatures", "n_shingles", "anchor_offsets", "anchors", "anchor_paras", "content_hashes")
     for name in (*names, "para_offsets", "para_keys"):
         assert np.array_equal(getattr(back, name), getattr(fp, name)), name
+
+
+def test_fresh_processes_and_merged_segments_give_the_clusters_of_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dedup.index as index_module
+    import dedup.lookup as lookup_module
+
+    monkeypatch.setattr(index_module, "_MERGE_AT", 3)  # merge the batches' segments early
+    monkeypatch.setattr(lookup_module, "_WHOLE", 0)  # read by range, a few entries a page
+    monkeypatch.setattr(lookup_module, "FENCE", 4)
+    monkeypatch.setattr(lookup_module, "_GAP", 0)
+    docs = planted_corpus(150, copy_rate=0.6, seed=22).docs
+    shuffled = list(docs)
+    random.Random(8).shuffle(shuffled)
+    batches = [shuffled[k : k + 20] for k in range(0, len(shuffled), 20)]
+    for k, batch in enumerate(batches):
+        index_module.clear_cache()  # each batch in a new process: only the store is read
+        DedupIndex(resolve(str(tmp_path))).update(batch, run_id=f"run{k}")
+    assert _groups_from(tmp_path) == _one_pass(docs)
+    segments = list(tmp_path.glob("index/*/lookup/*.lookup"))
+    assert 0 < len(segments) < len(batches)
+    index_module.clear_cache()
+    again = DedupIndex(resolve(str(tmp_path))).update(batches[0], run_id="again")
+    assert again.new_articles == 0 and again.skipped == len(batches[0])
+
+
+def test_an_index_without_lookup_segments_is_read_and_given_them(tmp_path: Path) -> None:
+    import shutil
+
+    from dedup.index import clear_cache
+
+    docs = planted_corpus(120, copy_rate=0.6, seed=32).docs
+    first, later = docs[:100], docs[100:]
+    index = DedupIndex(resolve(str(tmp_path)))
+    index.update(first, run_id="first")
+    for folder in tmp_path.glob("index/*/lookup"):
+        shutil.rmtree(folder)  # as an index written before lookup segments existed
+    clear_cache()
+    update = DedupIndex(resolve(str(tmp_path))).update(later, run_id="later")
+    assert update.history_loaded == len(first)
+    assert _groups_from(tmp_path) == _one_pass(docs)
+    assert list(tmp_path.glob("index/*/lookup/*.lookup"))
+    clear_cache()
+    assert DedupIndex(resolve(str(tmp_path))).build_lookups() == 0
+
+
+def test_rows_a_batch_does_not_change_keep_the_run_that_wrote_them(tmp_path: Path) -> None:
+    corpus = planted_corpus(40, copy_rate=0.5, seed=10)
+    originals = [d for d in corpus.docs if corpus.kind[d.id] == "original"]
+    copies = [d for d in corpus.docs if corpus.kind[d.id] != "original"]
+    index = DedupIndex(resolve(str(tmp_path)))
+    index.update(originals, run_id="one")
+    index.update(copies, run_id="two")
+    glob = f"{tmp_path}/clusters/**/*.parquet"
+    runs = dict(
+        duckdb.sql(
+            f"select article_id, run_id from read_parquet('{glob}', hive_partitioning=true)"
+        ).fetchall()
+    )
+    joined = {corpus.cluster[c.id] for c in copies} & {d.id for d in originals}
+    alone = [d.id for d in originals if d.id not in joined]
+    assert alone and all(runs[i] == "one" for i in alone)
+    assert joined and all(runs[i] == "two" for i in joined)
