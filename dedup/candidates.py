@@ -81,7 +81,9 @@ class Probe:
         return (table[positions] & np.uint64((1 << self.doc_bits) - 1)).astype(np.int64)
 
 
-def anchor_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) -> np.ndarray:
+def anchor_pairs(
+    fp: Fingerprints, params: MatchParams, *, new_from: int = 0, probe: Probe | None = None
+) -> np.ndarray:
     """Pairs (i, j), i < j, of texts that may hold one another; shape (m, 2), int64.
 
     Each text's `index_keys` smallest anchors are a uniform sample of its anchors. A key of text A
@@ -92,12 +94,13 @@ def anchor_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) ->
     a shingle occurs. A key found in more than `max_anchor_df` texts proposes nothing.
 
     With `new_from`, only pairs with at least one text at index >= new_from are proposed: the
-    texts before it are history already matched among themselves.
+    texts before it are history already matched among themselves. `probe` is `Probe.of(fp)`, when
+    the caller has it already.
     """
     n = len(fp)
     if fp.anchors.size == 0 or n < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    probe = Probe.of(fp, params.index_keys)
+    probe = probe or Probe.of(fp, params.index_keys)
     holder, other = _hits(
         probe.key_docs, probe.key_vals, probe, probe.counts, params, same_set=True, new_from=new_from
     )
@@ -281,10 +284,15 @@ def exact_pairs(hashes: np.ndarray, *, new_from: int = 0) -> np.ndarray:
     return np.stack([j[keep], real[keep]], axis=1).astype(np.int64)
 
 
-def candidate_pairs(fp: Fingerprints, params: MatchParams, *, new_from: int = 0) -> np.ndarray:
+def candidate_pairs(
+    fp: Fingerprints, params: MatchParams, *, new_from: int = 0, probe: Probe | None = None
+) -> np.ndarray:
     """Every candidate pair (i < j), from anchors and from equal normalised texts, without repeats."""
     pairs = np.concatenate(
-        [anchor_pairs(fp, params, new_from=new_from), exact_pairs(fp.content_hashes, new_from=new_from)]
+        [
+            anchor_pairs(fp, params, new_from=new_from, probe=probe),
+            exact_pairs(fp.content_hashes, new_from=new_from),
+        ]
     )
     if pairs.size == 0:
         return pairs

@@ -9,13 +9,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 
-from dedup.boilerplate import strip_boilerplate
-from dedup.candidates import candidate_pairs
+from dedup.boilerplate import LineCounts, source_keys, strip_boilerplate
+from dedup.candidates import Probe, candidate_pairs
 from dedup.cluster import components, link_rows
 from dedup.fingerprint import Fingerprints, Texts, fingerprint
 from dedup.params import DedupParams
@@ -77,9 +77,20 @@ def deduplicate(docs: Sequence[Doc], params: DedupParams | None = None) -> Dedup
     return group(docs, fp, params)
 
 
+@dataclass(slots=True)
+class OnePass:
+    """What `deduplicate_batches` decided, and what it made on the way that the index is built of."""
+
+    docs: list[Doc]  # without their text
+    fp: Fingerprints  # boilerplate stripped
+    result: DedupResult
+    probe: Probe  # the candidate search's `Probe.of(fp)`
+    lines: LineCounts  # every (source, paragraph) of the texts
+
+
 def deduplicate_batches(
     batches: Iterable[Sequence[Doc] | tuple[Sequence[Doc], Texts]], params: DedupParams | None = None
-) -> tuple[list[Doc], Fingerprints, DedupResult]:
+) -> OnePass:
     """`deduplicate` for input that need not fit in memory: texts are fingerprinted batch by batch
     and dropped; the docs come back without text, and their fingerprints with boilerplate stripped.
     `added_text` is left empty: fill it with `fill_added_text`, given those fingerprints, from a
@@ -87,6 +98,8 @@ def deduplicate_batches(
 
     A batch is docs, or (docs without text, their texts) with the texts in an Arrow column
     (`inputs.iter_text_batches`), which `fingerprint` reads without making them Python strings.
+    The candidate `Probe` and the line counts come back too: the index's lookup segment is made of
+    them (building a second probe for a million texts would double the largest array there is).
     """
     params = params or DedupParams()
     t0 = time.perf_counter()
@@ -101,8 +114,10 @@ def deduplicate_batches(
     fp = Fingerprints.concat(parts, consume=True) if parts else fingerprint([], params.minhash)
     del parts
     log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
-    fp = strip_boilerplate(metas, fp, params.match.boilerplate_min_texts, in_place=True)
-    return metas, fp, group(metas, fp, params)
+    lines = LineCounts.of(fp, source_keys(metas), min_texts=1)
+    fp = strip_boilerplate(metas, fp, params.match.boilerplate_min_texts, [lines], in_place=True)
+    probe = Probe.of(fp, params.match.index_keys)
+    return OnePass(metas, fp, group(metas, fp, params, probe=probe), probe, lines)
 
 
 def fill_added_text(
@@ -117,17 +132,23 @@ def fill_added_text(
 
 
 def group(
-    docs: Sequence[Doc], fp: Fingerprints, params: DedupParams, *, pairs: np.ndarray | None = None
+    docs: Sequence[Doc],
+    fp: Fingerprints,
+    params: DedupParams,
+    *,
+    pairs: np.ndarray | None = None,
+    probe: Probe | None = None,
 ) -> DedupResult:
     """Match and cluster docs whose fingerprints are `fp` (row i is docs[i]).
 
-    Boilerplate is stripped first (counted over `docs`) unless `fp` comes stripped already.
+    Boilerplate is stripped first (counted over `docs`) unless `fp` comes stripped already; a
+    `probe` given must be that of the stripped fingerprints.
     """
     t0 = time.perf_counter()
     fp = strip_boilerplate(docs, fp, params.match.boilerplate_min_texts)
     rank = precedence(docs)
     if pairs is None:
-        pairs = candidate_pairs(fp, params.match)
+        pairs = candidate_pairs(fp, params.match, probe=probe)
     t1 = time.perf_counter()
     links, feats = verify_pairs(fp, pairs, rank, params)
     t2 = time.perf_counter()

@@ -261,10 +261,19 @@ class DedupIndex:
         )
         return out
 
-    def bootstrap(self, docs: Sequence[Doc], fp: Fingerprints, *, batch_rows: int = 100_000) -> None:
+    def bootstrap(
+        self,
+        docs: Sequence[Doc],
+        fp: Fingerprints,
+        *,
+        batch_rows: int = 100_000,
+        probe: Probe | None = None,
+        lines: LineCounts | None = None,
+    ) -> None:
         """Store the sketches of docs already grouped in one pass (their clusters/ and links/ written
         by the caller), and one lookup segment over them, so later batches continue from them
-        incrementally."""
+        incrementally. `probe` (`Probe.of(fp)`) and `lines` (`LineCounts.of` every line of the docs),
+        when the caller has them, save making them again."""
         files: dict[str, int] = {}
         file_of_row = np.zeros(len(docs), dtype=np.int32)
         metas: list[tuple[list[str], np.ndarray, bytes]] = []
@@ -277,7 +286,7 @@ class DedupIndex:
             file_of_row[start : start + len(part)] = _file_numbers(table, stem, files)
             metas.append(lookup.meta_blobs(table))
         if docs:
-            self._write_lookup(list(files), file_of_row, docs, fp, metas)
+            self._write_lookup(list(files), file_of_row, docs, fp, metas, probe=probe, lines=lines)
 
     def _write_lookup(
         self,
@@ -286,13 +295,16 @@ class DedupIndex:
         docs: Sequence[Doc],
         fp: Fingerprints,
         metas: Sequence[tuple[list[str], np.ndarray, bytes]],
+        *,
+        probe: Probe | None = None,
+        lines: LineCounts | None = None,
     ) -> lookup.Segment:
         """Write a lookup segment over these sketch files (row i of `fp` is docs[i]) and open it."""
         offsets, meta = lookup.concat_meta([(m[1], m[2]) for m in metas])
         ids = lookup.id_hashes([d.id for d in docs])
-        lines = LineCounts.of(fp, source_keys(docs), min_texts=1)
+        lines = lines if lines is not None else LineCounts.of(fp, source_keys(docs), min_texts=1)
         data = lookup.SegmentData(files, file_of_row, ids, fp, metas[0][0], offsets, meta, lines)
-        path = lookup.write_segment(self.lookup, data, index_keys=self.params.match.index_keys)
+        path = lookup.write_segment(self.lookup, data, index_keys=self.params.match.index_keys, probe=probe)
         seg = lookup.Segment.open(self.lookup.fs, path)
         self._view().lookups[path] = seg
         return seg

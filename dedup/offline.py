@@ -36,7 +36,12 @@ def dedup_table(
 ) -> OfflineRun:
     """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/` and `root/links/`."""
     params = params or DedupParams()
-    docs, fp, result = deduplicate_batches(iter_text_batches(path, batch_rows=batch_rows), params)
+    one = deduplicate_batches(iter_text_batches(path, batch_rows=batch_rows), params)
+    docs, fp, result = one.docs, one.fp, one.result
+    # The index first, while the candidate probe it is made of is at hand; then the probe goes, before
+    # the second read and the tables (a run that dies part-way is redone whole: every file is replaced).
+    DedupIndex(root, params).bootstrap(docs, fp, probe=one.probe, lines=one.lines)
+    del one
     expanded = pa.array(
         sorted({a.article_id for a in result.assignments if a.relation == EXPANDED}), pa.string()
     )
@@ -48,5 +53,4 @@ def dedup_table(
             texts.update(zip(ids, pc.filter(column, wanted).to_pylist(), strict=True))
         fill_added_text(result, fp, [d.id for d in docs], texts, params)
     _, links = replace_all(result, docs, root, run_id=run_id)
-    DedupIndex(root, params).bootstrap(docs, fp)
     return OfflineRun(articles=len(docs), result=result, links=links)
