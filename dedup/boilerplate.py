@@ -7,9 +7,10 @@ they make unrelated articles look alike and real copies look less alike.
 
 A paragraph is boilerplate of its source when the same paragraph (the same words in the same
 order, `Fingerprints.para_keys`) appears in at least `boilerplate_min_texts` different texts of
-that source among the articles being compared (one pass: all of them; the index: the window of
-history plus the batch). Texts are counted by content, so one article under several URLs counts
-once. Articles without a source never have boilerplate.
+that source among the articles being compared (one pass: all of them; the index: the lookup
+segments that hold the window's history, plus the batch). Texts are counted by content, so one
+article under several URLs counts once. Articles without a source never have boilerplate; nor does
+a source with fewer texts than that in what is compared, whose lines count as text.
 
 Stripping drops the anchors of boilerplate paragraphs: candidates and verification see only what
 each article says itself. A text whose every paragraph is boilerplate (a paywall stub, an empty
@@ -77,7 +78,7 @@ class LineCounts:
         keys, usable = line_keys(fp, sources)
         keys = keys[usable]
         if keys.size == 0:
-            return LineCounts(np.zeros(0, np.uint64), np.zeros(0, np.int32))
+            return LineCounts.empty()
         assert fp.para_offsets is not None
         content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))[usable]
         # Distinct (line, text content) pairs, then texts per line.
