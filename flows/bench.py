@@ -264,8 +264,9 @@ _METHOD = (
     "day: 2/3 new stories, 1/3 copies of the most recent history articles with an explainer appended; "
     '"copies found" counts those that came out as `expanded` copies of their source\'s original (the '
     "rest are copies of articles that are themselves excerpts or versions, labelled otherwise). "
-    '"Reading the store" is a fresh process loading the history window from the index files; "kept in '
-    'memory" is the next batch in the same process, as a scheduled worker runs.'
+    '"Reading the store" is a fresh process that opens the index\'s lookup segments and reads only the '
+    'pages its keys fall in and the rows it matches; "kept in memory" is the next batch in the same '
+    "process, as a scheduled worker runs."
 )
 
 
