@@ -44,6 +44,7 @@ class PairFeatures:
     same_text: bool
     found_a: np.ndarray  # paragraph indices of A found in O
     boiler_a: np.ndarray  # paragraph indices of A stripped as its source's boilerplate
+    cut_head: bool = False  # A starts at O's first found passage, and O had more before it
 
 
 def _paragraph_view(
@@ -82,7 +83,7 @@ def features(fp: Fingerprints, a: int, o: int, params: MatchParams) -> PairFeatu
     n_a, n_o = anchors_a.size, anchors_o.size
     found, cut = params.paragraph_found, params.interruption_anchors
     cover_a, density_a, found_a = _paragraph_view(paras_a.astype(np.int64), idx_a, found, cut)
-    cover_o, density_o, _ = _paragraph_view(paras_o.astype(np.int64), idx_o, found, cut)
+    cover_o, density_o, found_o = _paragraph_view(paras_o.astype(np.int64), idx_o, found, cut)
     boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
     if boiler_a.size or boiler_o.size:
         # The signatures include the boilerplate: estimate Jaccard from what is left.
@@ -103,7 +104,15 @@ def features(fp: Fingerprints, a: int, o: int, params: MatchParams) -> PairFeatu
         same_text=bool(fp.content_hashes[a]) and fp.content_hashes[a] == fp.content_hashes[o],
         found_a=found_a,
         boiler_a=boiler_a,
+        cut_head=_head(paras_o, found_o) > 0.1 and _head(paras_a, found_a) == 0,
     )
+
+
+def _head(paras: np.ndarray, found: np.ndarray) -> float:
+    """Share of a text's anchors before its first found paragraph."""
+    if found.size == 0 or paras.size == 0:
+        return 0.0
+    return float(np.count_nonzero(paras < found[0]) / paras.size)
 
 
 def classify(f: PairFeatures, params: MatchParams) -> str | None:
@@ -122,7 +131,8 @@ def classify(f: PairFeatures, params: MatchParams) -> str | None:
             return EXCERPT
         return VERSION if max(f.contain_a, f.contain_o) >= 0.5 else None
     inside = f.cover_a >= params.inside
-    holds = f.cover_o >= params.holds_original
+    # A copy that begins where the original's later part begins has cut the original's start.
+    holds = f.cover_o >= params.holds_original and not f.cut_head
     if inside and holds:
         return NEAR_DUPLICATE
     if holds and f.density_a >= params.min_density:

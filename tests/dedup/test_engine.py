@@ -211,3 +211,29 @@ def test_priority_breaks_ties_of_published_time_before_canonical_url() -> None:
     body = "\n\n".join(STORY)
     same_time = [Doc(d.id, body, source_priority=d.source_priority, published_at=T0) for d in docs[:2]]
     assert {a.original_id for a in deduplicate(same_time).assignments} == {"herald"}
+
+
+def test_an_update_that_cuts_the_story_start_is_linked_not_clustered() -> None:
+    story, other = (
+        d.text.split("\n\n") for d in planted_corpus(2, copy_rate=0.0, mean_words=450, seed=17).docs
+    )
+    assert len(story) >= 6 and len(other) >= 4
+    t0 = T0 - timedelta(days=1)
+    original = Doc("o", "\n\n".join(story), published_at=t0)
+    # Drops the first two paragraphs and a middle one, writes new ones between and after: an update.
+    update = [story[2], other[0], story[3], other[1], *story[5:], other[2]]
+    # Drops only a byline-sized first line of the original: still its copy.
+    bylined = Doc("b", "\n\n".join(["By Staff Reporter", *story]), published_at=t0 - timedelta(hours=1))
+    docs = [
+        original,
+        Doc("u", "\n\n".join(update), published_at=T0),
+        Doc("c", "\n\n".join([*story, *other]), published_at=T0),
+    ]
+    result = deduplicate(docs)
+    by_id = {a.article_id: a for a in result.assignments}
+    assert by_id["u"].cluster_id != by_id["o"].cluster_id
+    assert ("u", "o", VERSION) in {(x.article_id, x.other_id, x.relation) for x in result.links}
+    assert by_id["c"].relation == EXPANDED and by_id["c"].cluster_id == by_id["o"].cluster_id
+    result = deduplicate([bylined, Doc("copy", "\n\n".join(story), published_at=T0)])
+    by_id = {a.article_id: a for a in result.assignments}
+    assert by_id["copy"].relation == NEAR_DUPLICATE and by_id["copy"].cluster_id == by_id["b"].cluster_id
