@@ -34,12 +34,11 @@ from dedup.engine import deduplicate
 from dedup.index import stable_ids, with_cluster_members
 from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
-from dedup.records import Doc
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
 from flows.backfill import days_between
 from flows.lease import LeaseBusy
 from flows.pipeline import current_run_id, leased, library_log_levels, retrying, settings_with
-from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS
+from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS, first_of_each
 from ingest.tables import read_articles
 
 
@@ -79,7 +78,9 @@ def recluster_range(
         )
         if more is not None:
             tables.append(more)
-    docs = _unique_docs(docs_from_table(pa.concat_tables(tables), where=root.child("articles").uri))
+    docs = first_of_each(
+        docs_from_table(pa.concat_tables(tables), where=root.child("articles").uri), lambda d: d.id
+    )
     result = deduplicate(docs, params)
     old = dict(zip(previous["article_id"].to_pylist(), previous["cluster_id"].to_pylist(), strict=True))
     regrouped = {d.id for d in docs}
@@ -99,16 +100,6 @@ def recluster_range(
 def _articles(root: Location, *, days: set[str], ids: set[str] | None = None) -> pa.Table | None:
     """Rows of `articles/` in the given ``date=`` partitions (and among `ids` when given)."""
     return read_articles(root, columns=DEDUP_COLUMNS, days=days, ids=ids)
-
-
-def _unique_docs(docs: list[Doc]) -> list[Doc]:
-    seen: set[str] = set()
-    out = []
-    for d in docs:
-        if d.id not in seen:
-            seen.add(d.id)
-            out.append(d)
-    return out
 
 
 @task(name="recluster", task_run_name="recluster {start}..{end}", **TASK_DEFAULTS)

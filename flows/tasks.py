@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -40,6 +40,8 @@ from ingest.sources import parse_source
 from ingest.state import DocumentState, FetchState, load_fetch_state, save_fetch_state
 from ingest.tables import ERRORS_DIR, read_article_ids, read_articles, write_articles, write_errors
 from ingest.urls import article_id_for, source_for
+
+T = TypeVar("T")
 
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -141,13 +143,15 @@ def error_key(e: ErrorRecord) -> tuple[str, str, str]:
     return (e.url, e.stage, e.kind)
 
 
-def _unique_articles(articles: Sequence[Article]) -> list[Article]:
+def first_of_each(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
+    """`items` without repeats: the first item of each key, in order."""
     seen: set[str] = set()
     out = []
-    for a in articles:
-        if a.article_id not in seen:
-            seen.add(a.article_id)
-            out.append(a)
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
     return out
 
 
@@ -374,7 +378,7 @@ def _write_batch(
     out: str,
     endpoint_url: str | None,
 ) -> BatchOutcome:
-    articles = _unique_articles(articles)
+    articles = first_of_each(articles, lambda a: a.article_id)
     ids = [a.article_id for a in articles]
     files = write_articles(
         articles, resolve(out, endpoint_url=endpoint_url), file_stem=file_stem("batch", ids)
