@@ -1,9 +1,8 @@
-"""The commands that run Copydesk's other flows: `backfill`, `serve`, `recluster`, `reextract`.
+"""The commands that ingest: `run` once, `backfill` past days, `serve` the deployments on a schedule.
 
+    copydesk run [SOURCE...] [--sources-file F] [--out URI] [--batch-size N]
     copydesk backfill [SOURCE...] --start YYYY-MM-DD --end YYYY-MM-DD [--sources-file F] [--out URI] [--redo]
     copydesk serve [SOURCE...] [--sources-file F] [--out URI] [--cron EXPR | --every MINUTES]
-    copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI]
-    copydesk reextract [--out URI] [--workers N]
 
 Each checks its arguments and settings first (a bad one is a one-line message, exit code 2),
 then sets Prefect's environment, then imports the flow.
@@ -13,29 +12,42 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
-from flows.cli import (
-    EXIT_BUSY,
+from flows.cli._common import (
+    add_range,
     add_sources_file,
+    check_range,
     check_settings,
+    check_sources,
     check_sources_file,
     print_summary,
-    print_table,
 )
 
 
-def add_commands(sub: Any) -> None:
-    """Add the commands to the `copydesk` parser's subparsers."""
+def register(sub: Any) -> None:
+    """Add `run`, `backfill` and `serve` to the `copydesk` parser's subparsers."""
+    run = sub.add_parser("run", help="run the pipeline over the given sources")
+    run.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="feed:URL, sitemap:URL, urls:FILE, warc:PATH or dir:PATH",
+    )
+    add_sources_file(run)
+    run.add_argument("--out", default=None, help="output root, a folder or s3://bucket/prefix (COPYDESK_OUT)")
+    run.add_argument(
+        "--batch-size", type=int, default=None, help="articles per ingest task (COPYDESK_BATCH_SIZE)"
+    )
+    run.set_defaults(handler=_cmd_run)
+
     backfill = sub.add_parser(
         "backfill", help="ingest past days from WARCs, folders or dated sitemaps, one day at a time"
     )
     backfill.add_argument("sources", nargs="*", metavar="SOURCE", help="warc:PATH, dir:PATH, sitemap:URL...")
     add_sources_file(backfill)
-    _range(backfill)
+    add_range(backfill)
     backfill.add_argument("--out", default=None, help="output root, a folder or s3://bucket/prefix")
     backfill.add_argument(
         "--redo", action="store_true", help="run the days recorded as finished again (adds no rows)"
@@ -58,43 +70,25 @@ def add_commands(sub: Any) -> None:
     )
     serve.set_defaults(handler=_cmd_serve)
 
-    recluster = sub.add_parser("recluster", help="group the articles of a date range again, from scratch")
-    _range(recluster)
-    recluster.add_argument("--out", default=None, help="output root (COPYDESK_OUT)")
-    recluster.set_defaults(handler=_cmd_recluster)
 
-    reextract = sub.add_parser("reextract", help="extract every archived page again and rebuild articles/")
-    reextract.add_argument("--out", default=None, help="output root (COPYDESK_OUT)")
-    reextract.add_argument("--workers", type=int, default=None, help="extraction processes")
-    reextract.set_defaults(handler=_cmd_reextract)
+def _cmd_run(args: argparse.Namespace) -> int:
+    from flows.prefect_env import configure
 
+    check_sources(args.sources)
+    check_settings(out=args.out, batch_size=args.batch_size, sources_file=args.sources_file)
+    sources_file = check_sources_file(args.sources_file, required=not args.sources)
+    configure(args.out)
+    from flows.pipeline import pipeline
 
-def _range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD (UTC)")
-    parser.add_argument("--end", required=True, type=_day, help="last day, YYYY-MM-DD (UTC), included")
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from exc
-
-
-def _check_range(args: argparse.Namespace) -> None:
-    from flows.cli import BadSettings
-
-    if args.end < args.start:
-        raise BadSettings(f"--end {args.end} is before --start {args.start}")
+    summary = pipeline(list(args.sources), args.out, batch_size=args.batch_size, sources_file=sources_file)
+    return print_summary(summary, title="Copydesk run")
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from flows.prefect_env import configure
-    from ingest.sources import parse_source
 
-    for spec in args.sources:
-        parse_source(spec)
-    _check_range(args)
+    check_sources(args.sources)
+    check_range(args)
     check_settings(out=args.out, batch_size=args.batch_size, sources_file=args.sources_file)
     sources_file = check_sources_file(args.sources_file, required=not args.sources)
     configure(args.out)
@@ -116,7 +110,6 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from flows.prefect_env import configure
     from flows.settings import Settings
-    from ingest.sources import parse_source
 
     overrides: dict[str, Any] = {"out": args.out}
     if args.sources:
@@ -129,8 +122,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         overrides["schedule_interval_min"], overrides["schedule_cron"] = args.every, None
     check_settings(**overrides)
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None or k == "schedule_cron"})
-    for spec in settings.sources:
-        parse_source(spec)
+    check_sources(settings.sources)
     if settings.sources_file:
         settings = settings.model_copy(
             update={"sources_file": check_sources_file(settings.sources_file, required=False)}
@@ -141,47 +133,4 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from flows.deployments import serve
 
     serve(settings)
-    return 0
-
-
-def _cmd_recluster(args: argparse.Namespace) -> int:
-    from flows.prefect_env import configure
-
-    _check_range(args)
-    check_settings(out=args.out)
-    configure(args.out)
-    from flows.recluster import dedup_range
-
-    outcome = dedup_range(args.start, args.end, args.out)
-    if outcome.busy:
-        print(f"copydesk: busy: {' '.join(outcome.busy.split())}", file=sys.stderr)
-        return EXIT_BUSY
-    print_table(
-        f"Copydesk recluster {args.start}..{args.end}",
-        [
-            ("articles in the range", outcome.articles_in_range),
-            ("articles regrouped (with their clusters)", outcome.articles_regrouped),
-            ("clusters before", outcome.clusters_before),
-            ("clusters after", outcome.clusters_after),
-            ("articles that changed cluster", outcome.articles_moved),
-            ("seconds", outcome.seconds),
-        ],
-    )
-    return 0
-
-
-def _cmd_reextract(args: argparse.Namespace) -> int:
-    from flows.prefect_env import configure
-
-    check_settings(out=args.out)
-    configure(args.out)
-    from flows.reextract import reextract
-
-    outcome = reextract(args.out, args.workers)
-    if outcome.busy:
-        print(f"copydesk: busy: {' '.join(outcome.busy.split())}", file=sys.stderr)
-        return EXIT_BUSY
-    rows: list[tuple[str, Any]] = [("raw pages read", outcome.pages_read), ("articles", outcome.articles)]
-    rows += [(f"errors: {k}", n) for k, n in outcome.errors_by_kind.items()]
-    print_table("Copydesk reextract", rows)
     return 0

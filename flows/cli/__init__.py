@@ -1,0 +1,71 @@
+"""The `copydesk` command.
+
+    copydesk demo [--out DIR] [--port N]      the whole pipeline over a fictional newsroom on 127.0.0.1
+    copydesk run [SOURCE...] [--sources-file F] [--out URI]    the pipeline over feeds, sitemaps,
+                                              URL lists, WARCs, folders, and a sources file's publishers
+    copydesk dedup INPUT --out DIR            dedup an existing JSONL/Parquet table of texts (no Prefect)
+    copydesk backfill SOURCE... --start D --end D [--out URI]    past days, one at a time
+    copydesk serve [SOURCE...] [--out URI] [--cron EXPR]         the deployments, on a schedule
+    copydesk recluster --start D --end D [--out URI]             group a date range again
+    copydesk reextract [--out URI]                               rebuild articles/ from the raw archive
+
+One module per group of commands, each with a ``register(subparsers)`` function; shared helpers in
+`flows.cli._common`. A new command is a new module and one line in `COMMAND_GROUPS`.
+
+Prefect is imported only by the commands that run flows, after `flows.prefect_env.configure()`
+has set its environment. A `CopydeskError` ends the command with a one-line message on stderr:
+exit code 2 when the input is at fault (bad file, unknown source), 1 otherwise; 75 when another
+run holds the output root's lease (try again later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dedup.errors import CopydeskError
+from flows.cli import dedup, demo, maintenance, run
+from flows.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    BadSettings,
+    is_bad_input,
+    one_line,
+)
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BUSY", "EXIT_FAILED", "BadSettings", "main"]
+
+#: The command modules, in the order `copydesk --help` lists them.
+COMMAND_GROUPS = (demo, run, dedup, maintenance)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `copydesk` command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        code: int = args.handler(args)
+        return code
+    except CopydeskError as exc:
+        print(f"copydesk: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if is_bad_input(exc) else EXIT_FAILED
+    except KeyboardInterrupt:
+        print("copydesk: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="copydesk",
+        description="Newsroom ingestion and deduplication: feeds, sitemaps, archives to clustered Parquet.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(sub)
+    return parser

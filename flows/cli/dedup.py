@@ -1,0 +1,89 @@
+"""The commands that group texts: `dedup` a table without Prefect, `recluster` a range of days again.
+
+copydesk dedup INPUT --out DIR
+copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from flows.cli._common import (
+    add_range,
+    busy_exit,
+    check_range,
+    check_settings,
+    library_logging,
+    print_table,
+)
+
+
+def register(sub: Any) -> None:
+    """Add `dedup` and `recluster` to the `copydesk` parser's subparsers."""
+    dedup = sub.add_parser(
+        "dedup", help="deduplicate an existing JSONL/Parquet table with id and text columns"
+    )
+    dedup.add_argument(
+        "input", metavar="INPUT", help="a .jsonl, .jsonl.gz or .parquet file, or a folder of them"
+    )
+    dedup.add_argument("--out", required=True, help="folder (or s3://bucket/prefix) for clusters/ and links/")
+    dedup.set_defaults(handler=_cmd_dedup)
+
+    recluster = sub.add_parser("recluster", help="group the articles of a date range again, from scratch")
+    add_range(recluster)
+    recluster.add_argument("--out", default=None, help="output root (COPYDESK_OUT)")
+    recluster.set_defaults(handler=_cmd_recluster)
+
+
+def _cmd_dedup(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from dedup.dataset import resolve
+    from dedup.offline import dedup_table
+
+    library_logging()
+    started = time.monotonic()
+    root = resolve(args.out)
+    run_id = "dedup-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    done = dedup_table(args.input, root, run_id=run_id)
+    result, links = done.result, done.links
+    relations: dict[str, int] = {}
+    for a in result.assignments:
+        relations[a.relation] = relations.get(a.relation, 0) + 1
+    rows: list[tuple[str, Any]] = [
+        ("articles", done.articles),
+        ("clusters", len({a.cluster_id for a in result.assignments})),
+        *((f"  {rel}", n) for rel, n in sorted(relations.items())),
+        ("links", links),
+        ("seconds", f"{time.monotonic() - started:.1f}"),
+    ]
+    print_table("Copydesk dedup", rows)
+    print(f"Tables written under {root.uri}")
+    return 0
+
+
+def _cmd_recluster(args: argparse.Namespace) -> int:
+    from flows.prefect_env import configure
+
+    check_range(args)
+    check_settings(out=args.out)
+    configure(args.out)
+    from flows.recluster import dedup_range
+
+    outcome = dedup_range(args.start, args.end, args.out)
+    if outcome.busy:
+        return busy_exit(outcome.busy)
+    print_table(
+        f"Copydesk recluster {args.start}..{args.end}",
+        [
+            ("articles in the range", outcome.articles_in_range),
+            ("articles regrouped (with their clusters)", outcome.articles_regrouped),
+            ("clusters before", outcome.clusters_before),
+            ("clusters after", outcome.clusters_after),
+            ("articles that changed cluster", outcome.articles_moved),
+            ("seconds", outcome.seconds),
+        ],
+    )
+    return 0
