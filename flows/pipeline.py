@@ -63,14 +63,13 @@ from flows.tasks import (
     ingest_source_pages,
     known_articles,
     load_run_state,
-    plan_batches,
     save_run_state,
-    settled_documents,
     write_error_rows,
 )
 from ingest.config import Publisher, load_sources
 from ingest.errors import DiscoveryError
 from ingest.fetch import FetchConfig
+from ingest.plan import plan_batches, settled_documents
 from ingest.records import ErrorRecord
 from ingest.seen import SeenUrls
 from ingest.state import DocumentState, FetchState

@@ -6,8 +6,8 @@ article) are not raised at all: `ingest` turns them into `errors/` rows. Tasks p
 and URIs, not open filesystems, and use no Prefect cache: idempotence comes from deterministic
 file names, and articles already written are never fetched again.
 
-The plain functions (`plan_batches`, `file_stem`, `failure_rows`...) hold what little logic the
-flow needs and are tested without Prefect.
+What the flow decides (which pages to fetch, which feed state to keep) lives in `ingest.plan`,
+tested without Prefect; the plain helpers left here (`file_stem`, `failure_rows`...) only shape rows.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from typing import Any, TypeVar
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-import ingest.errors
 from dedup.dataset import Location, read_dataset, resolve
-from dedup.errors import CopydeskError, TransientError, is_transient
+from dedup.errors import CopydeskError, is_transient
 from dedup.records import ORIGINAL
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive
@@ -65,69 +64,6 @@ def file_stem(prefix: str, keys: Iterable[str]) -> str:
     """A file name that depends only on the rows' keys, so writing the same rows again replaces the file."""
     digest = hashlib.sha1("\n".join(sorted(keys)).encode("utf-8")).hexdigest()[:16]
     return f"{prefix}-{digest}"
-
-
-def plan_batches(
-    refs: Iterable[PageRef],
-    *,
-    known_ids: set[str],
-    batch_size: int,
-    seen: SeenUrls | None = None,
-    group: Callable[[PageRef], str] | None = None,
-) -> tuple[list[list[PageRef]], int]:
-    """Drop refs already in `articles/` or in the record of `seen` URLs and repeats of one URL,
-    then cut the rest into batches (each of one `group`, when given: one publisher's fetch settings).
-
-    A URL found by two sources (a feed and a sitemap) is kept once, the first ref's metadata
-    completed by the later ones'. Returns the batches and how many distinct URLs were already known.
-    """
-    by_id: dict[str, PageRef] = {}
-    for ref in refs:
-        key = article_id_for(ref.url)
-        kept = by_id.get(key)
-        if kept is None:
-            by_id[key] = ref
-            continue
-        kept.title = kept.title or ref.title
-        kept.published_at = kept.published_at or ref.published_at
-        kept.language = kept.language or ref.language
-        kept.guid = kept.guid or ref.guid
-    todo = [
-        ref for key, ref in by_id.items() if key not in known_ids and (seen is None or ref.url not in seen)
-    ]
-    skipped = len(by_id) - len(todo)
-    groups: dict[str, list[PageRef]] = {}
-    for ref in todo:
-        groups.setdefault(group(ref) if group is not None else "", []).append(ref)
-    batches = [part[i : i + batch_size] for part in groups.values() for i in range(0, len(part), batch_size)]
-    return batches, skipped
-
-
-def is_final(error: ErrorRecord) -> bool:
-    """Whether an error row is final (a 404, a page with no article, a malformed URL): trying again
-    would not help. Not final: a transient failure, the archive failing to store the page, a task
-    lost, or anything else that is not one of `ingest.errors`."""
-    cls = getattr(ingest.errors, error.kind, None)
-    return (
-        isinstance(cls, type)
-        and issubclass(cls, ingest.errors.IngestError)
-        and not issubclass(cls, TransientError | ingest.errors.ArchiveError)
-    )
-
-
-def settled_documents(
-    updates: Mapping[str, DocumentState], refs: Iterable[PageRef], errors: Iterable[ErrorRecord]
-) -> dict[str, DocumentState]:
-    """The `updates` of feed and sitemap state to keep: those of documents none of whose pages
-    failed in a way worth trying again (timeouts, 5xx, a task lost). The others keep their old
-    state, so the next run reads them again and retries their pages."""
-    from ingest.urls import normalize_url
-
-    document_of = {r.url: r.discovered_from for r in refs}
-    unsettled = {
-        normalize_url(document_of[e.url]) for e in errors if e.url in document_of and not is_final(e)
-    }
-    return {key: entry for key, entry in updates.items() if key not in unsettled}
 
 
 def failure_rows(

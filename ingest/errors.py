@@ -12,6 +12,9 @@ CopydeskError (dedup.errors)
     ├── ArchiveError                   the raw archive could not keep a page
     └── ExtractError(PermanentError)
         └── NoArticle                  a page with no article text in it
+
+An error row is *final* (`is_final_kind`) when trying the page again would not help: one of these
+kinds, neither transient nor the archive's. Any other kind (a task lost, an unknown error) is not.
 """
 
 from __future__ import annotations
@@ -61,3 +64,29 @@ class ExtractError(IngestError, PermanentError):
 
 class NoArticle(ExtractError):
     """The page holds no article text."""
+
+
+def _tree(root: type[IngestError]) -> dict[str, type[IngestError]]:
+    kinds = {root.__name__: root}
+    for sub in root.__subclasses__():
+        kinds.update(_tree(sub))
+    return kinds
+
+
+#: Every kind of ingestion error row (`ErrorRecord.kind`, the class name) to its class.
+KINDS: dict[str, type[IngestError]] = _tree(IngestError)
+
+
+def is_final(cls: type[BaseException]) -> bool:
+    """Whether a failure of class `cls` is final: an ingestion error, neither transient nor the archive's."""
+    return issubclass(cls, IngestError) and not issubclass(cls, TransientError | ArchiveError)
+
+
+def is_final_kind(kind: str) -> bool:
+    """Whether an error row of `kind` is final (a 404, a page with no article, a malformed URL).
+
+    Not final: a transient failure, the archive failing to store the page, a task lost, or any kind
+    that is not one of ingestion's errors.
+    """
+    cls = KINDS.get(kind)
+    return cls is not None and is_final(cls)
