@@ -37,14 +37,8 @@ from prefect import flow, get_run_logger
 from dedup.dataset import Location, StorageUnavailable, resolve
 from flows.artifacts import publish
 from flows.lease import LeaseBusy
-from flows.pipeline import (
-    ONE_AT_A_TIME,
-    current_run_id,
-    ingest_and_dedup,
-    leased,
-    library_log_levels,
-    settings_with,
-)
+from flows.pipeline import ingest_and_dedup
+from flows.runtime import ONE_AT_A_TIME, current_run_id, leased, library_log_levels, settings_with
 from flows.summary import BackfillSummary, RunSummary
 
 STATE_DIR = "state/backfill"

@@ -33,29 +33,33 @@ backfill flow runs once per day.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, cast
 
-from prefect import Task, flow, get_run_logger, unmapped
-from prefect.futures import PrefectFuture
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from prefect.tasks import exponential_backoff
+from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
-from dedup.dataset import resolve
 from flows.artifacts import publish
-from flows.lease import Lease, LeaseBusy, hold, sweep_leftovers
+from flows.lease import Lease, LeaseBusy
+from flows.runtime import (
+    ONE_AT_A_TIME,
+    current_run_id,
+    leased,
+    library_log_levels,
+    outcome,
+    retrying,
+    settings_with,
+)
 from flows.settings import Settings
 from flows.summary import RunSummary
 from flows.tasks import (
     BatchOutcome,
+    DedupOutcome,
     Discovered,
+    RunState,
     deduplicate_articles,
     discover_source,
     failure_rows,
@@ -70,19 +74,12 @@ from ingest.config import Publisher, load_sources
 from ingest.errors import DiscoveryError
 from ingest.fetch import FetchConfig
 from ingest.plan import plan_batches, settled_documents
-from ingest.records import ErrorRecord
+from ingest.records import ErrorRecord, PageRef
 from ingest.seen import SeenUrls
 from ingest.state import DocumentState, FetchState
 from ingest.urls import article_id_for, source_for
 
 __all__ = ["RunSummary", "fetch_config", "ingest_and_dedup", "leased", "pipeline"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# One task at a time (see the module docstring). Prefect's TaskRunner is invariant in its future
-# type, so its own ThreadPoolTaskRunner needs a cast to satisfy the decorator's annotation.
-ONE_AT_A_TIME = cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=1))
 
 
 def fetch_config(settings: Settings) -> FetchConfig:
@@ -153,21 +150,6 @@ def pipeline(
     return summary
 
 
-@contextlib.contextmanager
-def leased(settings: Settings, *, run_id: str, what: str) -> Iterator[Lease]:
-    """Hold the lease on the settings' output root (see `flows.lease`), and clear what a dead run left."""
-    with hold(
-        settings.out,
-        holder=run_id,
-        what=what,
-        ttl_s=settings.lease_ttl_s,
-        wait_s=settings.lease_wait_s,
-        endpoint_url=settings.s3_endpoint_url,
-    ) as lease:
-        sweep_leftovers(resolve(settings.out, endpoint_url=settings.s3_endpoint_url))
-        yield lease
-
-
 def ingest_and_dedup(
     sources: list[str],
     settings: Settings,
@@ -185,12 +167,62 @@ def ingest_and_dedup(
     written. With `fetch_state`, feeds and sitemaps unchanged since the last run are not read again
     (a backfill leaves it off: its windows must not take a feed for read).
     """
-    logger = get_run_logger()
-    run_id = summary.run_id
-    out_root, endpoint = settings.out, settings.s3_endpoint_url
-    errors: list[ErrorRecord] = []
-    publishers, bad_file = publishers_of(settings, run_id=run_id)
-    errors.extend(bad_file)
+    plan = plan_pass(sources, settings, summary, since=since, until=until, fetch_state=fetch_state)
+    ingested = ingest_batches(plan, settings)
+    ingested.add(ingest_page_sources(plan, settings, since=since, until=until))
+    errors = [*plan.errors, *ingested.failed, *ingested.total.errors]
+    write_errors_and_state(plan, ingested.total, errors, settings, summary, lease=lease)
+    dedup = retrying(deduplicate_articles, settings)(
+        settings.out, run_id=plan.run_id, window_days=settings.dedup_window_days, endpoint_url=plan.endpoint
+    )
+    summarise(summary, dedup)
+    return summary
+
+
+@dataclass(slots=True)
+class PassPlan:
+    """What one pass will ingest: the pages to fetch in batches, the WARC and folder sources to read,
+    with the fetch rules of each publisher, what earlier runs recorded and what discovery got wrong."""
+
+    run_id: str
+    endpoint: str | None
+    base_config: FetchConfig
+    #: fetch rules by publisher name (a sources file's overrides)
+    configs: dict[str, FetchConfig]
+    state: RunState
+    known_ids: set[str]
+    refs: list[PageRef]
+    batches: list[list[PageRef]]
+    page_sources: list[str]
+    #: feed and sitemap state the discovery changed (kept only for documents whose pages settled)
+    state_updates: dict[str, DocumentState]
+    errors: list[ErrorRecord]
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What the ingest tasks did, and error rows for the inputs lost with a task that failed for good."""
+
+    total: BatchOutcome = field(default_factory=BatchOutcome)
+    failed: list[ErrorRecord] = field(default_factory=list)
+
+    def add(self, other: Ingested) -> None:
+        self.total.add(other.total)
+        self.failed.extend(other.failed)
+
+
+def plan_pass(
+    sources: list[str],
+    settings: Settings,
+    summary: RunSummary,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    fetch_state: bool,
+) -> PassPlan:
+    """Discover the pages of every source and publisher, drop those already ingested, batch the rest."""
+    run_id, out_root, endpoint = summary.run_id, settings.out, settings.s3_endpoint_url
+    publishers, errors = publishers_of(settings, run_id=run_id)
     base_config = fetch_config(settings)
     configs = {p.name: p.fetch_config(base_config) for p in publishers}
     jobs: list[tuple[str, Publisher | None]] = [(s, None) for s in sources]
@@ -198,7 +230,7 @@ def ingest_and_dedup(
     summary.sources = len(jobs)
 
     known = retrying(known_articles, settings).submit(out_root, endpoint_url=endpoint)
-    state = _outcome(
+    state = outcome(
         retrying(load_run_state, settings).submit(out_root, fetch_state=fetch_state, endpoint_url=endpoint)
     )
     if isinstance(state, BaseException):
@@ -212,11 +244,11 @@ def ingest_and_dedup(
         publisher=[p for _, p in jobs],
         fetch_state=unmapped(state.fetch_state),
     )
-    refs = []
+    refs: list[PageRef] = []
     page_sources: list[str] = []
     state_updates: dict[str, DocumentState] = {}
     for (source, publisher), future in zip(jobs, discovered, strict=True):
-        found = _outcome(future)
+        found = outcome(future)
         if isinstance(found, Discovered):
             refs.extend(found.refs)
             errors.extend(found.errors)
@@ -227,7 +259,7 @@ def ingest_and_dedup(
         else:
             where = publisher.name if publisher is not None else source_for(source)
             errors.extend(failure_rows([(source, where)], "discover", found, run_id=run_id))
-    known_ids = _outcome(known)
+    known_ids = outcome(known)
     if isinstance(known_ids, BaseException):
         raise known_ids
     batches, skipped = plan_batches(
@@ -238,7 +270,7 @@ def ingest_and_dedup(
         group=lambda ref: ref.source if ref.source in configs else "",
     )
     summary.pages_skipped += skipped
-    logger.info(
+    get_run_logger().info(
         "%d sources (%d feeds and sitemaps unchanged): %d pages to fetch in %d batches "
         "(%d already ingested), %d WARC or folder sources",
         len(jobs),
@@ -248,64 +280,103 @@ def ingest_and_dedup(
         skipped,
         len(page_sources),
     )
-
-    outcomes = retrying(ingest_batch, settings).map(
-        batches,
-        fetch_config=[configs.get(b[0].source, base_config) for b in batches],
-        out=unmapped(out_root),
-        raw_store=unmapped(settings.raw_store_uri),
-        run_id=unmapped(run_id),
-        endpoint_url=unmapped(endpoint),
+    return PassPlan(
+        run_id=run_id,
+        endpoint=endpoint,
+        base_config=base_config,
+        configs=configs,
+        state=state,
+        known_ids=known_ids,
+        refs=refs,
+        batches=batches,
+        page_sources=page_sources,
+        state_updates=state_updates,
+        errors=errors,
     )
-    total = BatchOutcome()
-    for batch, batch_future in zip(batches, outcomes, strict=True):
-        done = _outcome(batch_future)
-        if isinstance(done, BatchOutcome):
-            total.add(done)
-        else:
-            errors.extend(failure_rows([(r.url, r.source) for r in batch], "fetch", done, run_id=run_id))
 
-    # WARC and folder sources, one after the other: a page two of them hold is taken once.
-    seen = known_ids | {article_id_for(r.url) for b in batches for r in b}
-    for source in page_sources:
+
+def ingest_batches(plan: PassPlan, settings: Settings) -> Ingested:
+    """Fetch, archive and extract the planned batches, each with its publisher's fetch rules."""
+    outcomes = retrying(ingest_batch, settings).map(
+        plan.batches,
+        fetch_config=[plan.configs.get(b[0].source, plan.base_config) for b in plan.batches],
+        out=unmapped(settings.out),
+        raw_store=unmapped(settings.raw_store_uri),
+        run_id=unmapped(plan.run_id),
+        endpoint_url=unmapped(plan.endpoint),
+    )
+    ingested = Ingested()
+    for batch, batch_future in zip(plan.batches, outcomes, strict=True):
+        done = outcome(batch_future)
+        if isinstance(done, BatchOutcome):
+            ingested.total.add(done)
+        else:
+            rows = failure_rows([(r.url, r.source) for r in batch], "fetch", done, run_id=plan.run_id)
+            ingested.failed.extend(rows)
+    return ingested
+
+
+def ingest_page_sources(
+    plan: PassPlan, settings: Settings, *, since: datetime | None, until: datetime | None
+) -> Ingested:
+    """Read the WARC and folder sources one after the other: a page two of them hold is taken once."""
+    seen = plan.known_ids | {article_id_for(r.url) for b in plan.batches for r in b}
+    ingested = Ingested()
+    for source in plan.page_sources:
         page_future = retrying(ingest_source_pages, settings).submit(
             source,
             skip_ids=cast(set[str], quote(seen)),  # quote: Prefect need not walk a million ids
             batch_size=settings.batch_size,
-            out=out_root,
+            out=settings.out,
             raw_store=settings.raw_store_uri,
-            run_id=run_id,
-            endpoint_url=endpoint,
+            run_id=plan.run_id,
+            endpoint_url=plan.endpoint,
             since=since,
             until=until,
         )
-        done = _outcome(page_future)
+        done = outcome(page_future)
         if isinstance(done, BatchOutcome):
-            total.add(done)
+            ingested.total.add(done)
             seen = seen | set(done.article_ids)
         else:
-            errors.extend(failure_rows([(source, source_for(source))], "discover", done, run_id=run_id))
+            rows = failure_rows([(source, source_for(source))], "discover", done, run_id=plan.run_id)
+            ingested.failed.extend(rows)
+    return ingested
 
-    errors.extend(total.errors)
+
+def write_errors_and_state(
+    plan: PassPlan,
+    total: BatchOutcome,
+    errors: list[ErrorRecord],
+    settings: Settings,
+    summary: RunSummary,
+    *,
+    lease: Lease | None,
+) -> None:
+    """Write the pass's error rows, then (still holding the lease) the seen URLs and settled feed state."""
     summary.pages_fetched += total.pages_fetched
     summary.pages_skipped += total.pages_skipped
     summary.articles_new += len(total.article_ids)
     summary.errors_by_kind = dict(sorted(Counter(e.kind for e in errors).items()))
-    summary.errors_new += retrying(write_error_rows, settings)(errors, out=out_root, endpoint_url=endpoint)
+    summary.errors_new += retrying(write_error_rows, settings)(
+        errors, out=settings.out, endpoint_url=plan.endpoint
+    )
     if lease is not None:
         lease.check()
+    state = plan.state
     state.seen.add(total.urls)
     if state.fetch_state is not None:
-        state.fetch_state.documents.update(settled_documents(state_updates, refs, errors))
+        state.fetch_state.documents.update(settled_documents(plan.state_updates, plan.refs, errors))
     retrying(save_run_state, settings)(
-        out_root,
+        settings.out,
         seen=cast(SeenUrls, quote(state.seen)),
         fetch_state=cast(FetchState | None, quote(state.fetch_state)),
-        endpoint_url=endpoint,
+        endpoint_url=plan.endpoint,
     )
-    dedup = retrying(deduplicate_articles, settings)(
-        out_root, run_id=run_id, window_days=settings.dedup_window_days, endpoint_url=endpoint
-    )
+
+
+def summarise(summary: RunSummary, dedup: DedupOutcome) -> None:
+    """Put what the dedup step found into `summary`, and log the pass in one line."""
     summary.articles_total = dedup.articles
     summary.clusters = dedup.clusters
     summary.clusters_new = dedup.new_clusters
@@ -313,7 +384,7 @@ def ingest_and_dedup(
     summary.copies_new = dedup.new_copies
     summary.links = dedup.links
     summary.top_clusters = dedup.top_clusters
-    logger.info(
+    get_run_logger().info(
         "%d new articles, %d in all, %d clusters (%d new), %d error rows (%d new)",
         summary.articles_new,
         summary.articles_total,
@@ -322,7 +393,6 @@ def ingest_and_dedup(
         sum(summary.errors_by_kind.values()),
         summary.errors_new,
     )
-    return summary
 
 
 def publishers_of(settings: Settings, *, run_id: str) -> tuple[list[Publisher], list[ErrorRecord]]:
@@ -342,42 +412,3 @@ def _extra_rows(summary: RunSummary) -> list[tuple[str, Any]]:
     if summary.busy:
         rows.append(("skipped, store busy", summary.busy))
     return rows
-
-
-def library_log_levels() -> None:
-    """Let `ingest`, `dedup` and `flows`' plain modules report progress (INFO) through Prefect's handlers.
-
-    Prefect attaches its handlers to them (``PREFECT_LOGGING_EXTRA_LOGGERS``, set by
-    `flows.prefect_env`) but leaves their level to the root logger's WARNING.
-    """
-    for name in ("ingest", "dedup", "flows"):
-        library = logging.getLogger(name)
-        if library.level == logging.NOTSET:
-            library.setLevel(logging.INFO)
-
-
-def settings_with(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
-
-
-def retrying(task: Task[P, R], settings: Settings) -> Task[P, R]:
-    """`task` with the retries the settings ask for, on transient errors only (see `flows.tasks`).
-
-    Exponential backoff: the first retry waits `task_retry_delay_s`, each later one twice as long,
-    give or take a fifth (jitter, so that tasks failing together do not retry together).
-    """
-    delays = exponential_backoff(settings.task_retry_delay_s)(settings.task_retries)
-    return task.with_options(
-        retries=settings.task_retries, retry_delay_seconds=delays or 0, retry_jitter_factor=0.2
-    )
-
-
-def current_run_id() -> str:
-    from prefect.runtime import flow_run
-
-    return str(flow_run.get_id() or uuid.uuid4())
-
-
-def _outcome(future: PrefectFuture[Any]) -> Any:
-    """A task's return value, or the exception it failed with for good (after its retries)."""
-    return future.result(raise_on_failure=False)

@@ -37,7 +37,7 @@ from dedup.params import DedupParams
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
 from flows.backfill import days_between
 from flows.lease import LeaseBusy
-from flows.pipeline import current_run_id, leased, library_log_levels, retrying, settings_with
+from flows.runtime import current_run_id, leased, library_log_levels, retrying, settings_with
 from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS, first_of_each
 from ingest.tables import read_articles
 

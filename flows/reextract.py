@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 
 from dedup.dataset import resolve
 from flows.lease import LeaseBusy
-from flows.pipeline import current_run_id, leased, library_log_levels, retrying, settings_with
+from flows.runtime import current_run_id, leased, library_log_levels, retrying, settings_with
 from flows.tasks import TASK_DEFAULTS
 
 

@@ -46,7 +46,7 @@ def test_failure_rows_keep_every_input() -> None:
 
 
 def test_retries_back_off_exponentially_and_only_on_transient_errors() -> None:
-    from flows.pipeline import retrying
+    from flows.runtime import retrying
     from flows.settings import Settings
     from flows.tasks import known_articles
 
