@@ -70,6 +70,9 @@ log = logging.getLogger(__name__)
 #: Reads stored texts: {article id: its date partition or None} -> {article id: text}.
 TextSource = Callable[[Mapping[str, str | None]], Mapping[str, str]]
 
+#: How far back, in days of publication, new articles are matched against (the index's window).
+DEFAULT_WINDOW_DAYS = 30
+
 SKETCH_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
@@ -153,7 +156,7 @@ class DedupIndex:
         root: Location,
         params: DedupParams | None = None,
         *,
-        window_days: int = 30,
+        window_days: int = DEFAULT_WINDOW_DAYS,
         texts: TextSource | None = None,
     ) -> None:
         """Args:

@@ -13,9 +13,16 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dedup.index import DEFAULT_WINDOW_DAYS
 from flows.prefect_env import DEFAULT_DATA_DIR
+from ingest.fetch import FetchConfig
 
-DEFAULT_USER_AGENT = "Copydesk/0.1 (newsroom dedup crawler; +https://example.org/copydesk/contact)"
+#: The fetch defaults are `ingest.fetch.FetchConfig`'s, so a library caller and the command line
+#: crawl with the same politeness.
+FETCH = FetchConfig()
+#: Retries of a task that failed on a transient error, and the pause before the first.
+TASK_RETRIES = 2
+TASK_RETRY_DELAY_S = 10.0
 
 
 class Settings(BaseSettings):
@@ -37,33 +44,47 @@ class Settings(BaseSettings):
         description="S3-compatible endpoint (MinIO, moto, R2); default AWS_ENDPOINT_URL, else AWS itself.",
     )
     user_agent: str = Field(
-        DEFAULT_USER_AGENT,
+        FETCH.user_agent,
         description="User-Agent sent with every request: name the crawler and give a contact URL.",
     )
-    fetch_timeout_s: float = Field(20.0, gt=0, description="Timeout of one HTTP request, in seconds.")
+    fetch_timeout_s: float = Field(
+        FETCH.timeout_s, gt=0, description="Timeout of one HTTP request, in seconds."
+    )
     fetch_max_bytes: int = Field(
-        5_000_000, gt=0, description="Largest response body accepted; larger pages are refused."
+        FETCH.max_bytes, gt=0, description="Largest response body accepted; larger pages are refused."
     )
-    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up on a URL.")
-    fetch_concurrency: int = Field(8, ge=1, description="Requests in flight at once within one batch task.")
-    fetch_per_host_concurrency: int = Field(2, ge=1, description="Requests in flight at once to one host.")
+    fetch_max_redirects: int = Field(
+        FETCH.max_redirects, ge=0, description="Redirects followed before giving up on a URL."
+    )
+    fetch_concurrency: int = Field(
+        FETCH.concurrency, ge=1, description="Requests in flight at once within one batch task."
+    )
+    fetch_per_host_concurrency: int = Field(
+        FETCH.per_host_concurrency, ge=1, description="Requests in flight at once to one host."
+    )
     fetch_per_host_delay_s: float = Field(
-        1.0, ge=0, description="Pause between two requests to the same host, in seconds."
+        FETCH.per_host_delay_s, ge=0, description="Pause between two requests to the same host, in seconds."
     )
-    respect_robots: bool = Field(True, description="Obey robots.txt (Disallow rules and Crawl-delay).")
+    respect_robots: bool = Field(
+        FETCH.respect_robots, description="Obey robots.txt (Disallow rules and Crawl-delay)."
+    )
     allow_loopback: bool = Field(
-        False,
+        FETCH.allow_loopback,
         description="Allow fetching from 127.0.0.1/localhost (the demo site); off to refuse SSRF targets.",
     )
     batch_size: int = Field(
         100, ge=1, description="Articles per ingest task: the unit of retry and of progress."
     )
     dedup_window_days: int = Field(
-        30, ge=1, description="How far back, in days of publication, new articles are matched against."
+        DEFAULT_WINDOW_DAYS,
+        ge=1,
+        description="How far back, in days of publication, new articles are matched against.",
     )
-    task_retries: int = Field(2, ge=0, description="Retries of a task that failed on a transient error.")
+    task_retries: int = Field(
+        TASK_RETRIES, ge=0, description="Retries of a task that failed on a transient error."
+    )
     task_retry_delay_s: float = Field(
-        10.0,
+        TASK_RETRY_DELAY_S,
         ge=0,
         description="Pause before a task's first retry, in seconds; each later retry waits twice as long.",
     )

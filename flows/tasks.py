@@ -25,7 +25,9 @@ from prefect.cache_policies import NO_CACHE
 
 from dedup.dataset import Location, read_dataset, resolve
 from dedup.errors import CopydeskError, is_transient
+from dedup.index import DEFAULT_WINDOW_DAYS
 from dedup.records import ORIGINAL
+from flows.settings import TASK_RETRIES, TASK_RETRY_DELAY_S
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive
 from ingest.batch import ingest_pages, ingest_refs
@@ -52,8 +54,8 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 TASK_DEFAULTS: dict[str, Any] = {
     "cache_policy": NO_CACHE,
     "retry_condition_fn": retry_if_transient,
-    "retries": 2,
-    "retry_delay_seconds": 10,
+    "retries": TASK_RETRIES,
+    "retry_delay_seconds": TASK_RETRY_DELAY_S,
 }
 
 
@@ -345,7 +347,7 @@ def write_error_rows(errors: list[ErrorRecord], *, out: str, endpoint_url: str |
 
 @task(name="deduplicate", **TASK_DEFAULTS)
 def deduplicate_articles(
-    out: str, *, run_id: str, window_days: int = 30, endpoint_url: str | None = None
+    out: str, *, run_id: str, window_days: int = DEFAULT_WINDOW_DAYS, endpoint_url: str | None = None
 ) -> DedupOutcome:
     """Match the articles not yet in the dedup index against the history in its window.
 

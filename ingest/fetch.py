@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_USER_AGENT = "Copydesk/0.1 (newsroom ingestion; +https://github.com/copydesk/copydesk)"
+DEFAULT_USER_AGENT = "Copydesk/0.1 (newsroom dedup crawler; +https://example.org/copydesk/contact)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -51,7 +51,7 @@ MAX_CRAWL_DELAY_S = 30.0
 
 @dataclass(frozen=True, slots=True)
 class FetchConfig:
-    """How politely and how safely to fetch.
+    """How politely and how safely to fetch. Its defaults are Copydesk's: `flows.settings` reads them.
 
     Attributes:
         user_agent: sent with every request, and matched against robots.txt groups.
@@ -72,11 +72,11 @@ class FetchConfig:
     """
 
     user_agent: str = DEFAULT_USER_AGENT
-    timeout_s: float = 30.0
-    max_bytes: int = 5 * 1024 * 1024
+    timeout_s: float = 20.0
+    max_bytes: int = 5_000_000
     max_document_bytes: int = 50 * 1024 * 1024
     max_redirects: int = 5
-    concurrency: int = 16
+    concurrency: int = 8
     per_host_concurrency: int = 2
     per_host_delay_s: float = 1.0
     allow_loopback: bool = False

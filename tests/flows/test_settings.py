@@ -54,3 +54,24 @@ def test_schedule_and_lease_defaults() -> None:
     s = Settings(_env_file=None)
     assert (s.schedule_cron, s.schedule_interval_min, s.schedule_timezone) == (None, 15.0, "UTC")
     assert s.lease_ttl_s == 300.0 and s.lease_wait_s == 120.0
+
+
+def test_settings_and_the_libraries_share_their_defaults() -> None:
+    """A library caller and the command line crawl with the same politeness and match the same window."""
+    import inspect
+
+    from dedup.index import DedupIndex
+    from flows.pipeline import fetch_config
+    from flows.tasks import TASK_DEFAULTS, deduplicate_articles
+    from ingest.fetch import FetchConfig
+
+    s = Settings(_env_file=None)
+    assert fetch_config(s) == FetchConfig()
+    assert (FetchConfig().timeout_s, FetchConfig().concurrency) == (20.0, 8)
+    window = inspect.signature(DedupIndex).parameters["window_days"].default
+    assert window == s.dedup_window_days
+    assert inspect.signature(deduplicate_articles.fn).parameters["window_days"].default == window
+    assert (TASK_DEFAULTS["retries"], TASK_DEFAULTS["retry_delay_seconds"]) == (
+        s.task_retries,
+        s.task_retry_delay_s,
+    )
