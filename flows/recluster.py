@@ -29,9 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 
+from dedup.cluster_ids import stable_ids, with_cluster_members
 from dedup.dataset import Location, resolve
 from dedup.engine import deduplicate
-from dedup.index import stable_ids, with_cluster_members
 from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters

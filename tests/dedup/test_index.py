@@ -129,8 +129,8 @@ def test_links_are_written_once_and_added_text_survives_regrouping(tmp_path: Pat
 
 def test_sketches_carry_priority_and_old_files_without_it_still_read() -> None:
     from dedup.fingerprint import fingerprint
-    from dedup.index import docs_to_sketches, sketches_to_docs
     from dedup.params import MinHashParams
+    from dedup.sketches import docs_to_sketches, sketches_to_docs
 
     params = MinHashParams()
     docs = [Doc("a", "one two three four five six", source_priority=5), Doc("b", "seven eight nine ten")]
@@ -144,15 +144,15 @@ def test_sketches_carry_priority_and_old_files_without_it_still_read() -> None:
 def test_sketch_rows_read_back_as_the_fingerprints(monkeypatch) -> None:
     import numpy as np
 
-    import dedup.index as index
+    import dedup.sketches as sketches
     from dedup.fingerprint import fingerprint
 
-    monkeypatch.setattr(index, "_MAX_BINARY", 4000)  # binary columns cut into several chunks
+    monkeypatch.setattr(sketches, "_MAX_BINARY", 4000)  # binary columns cut into several chunks
     docs = [*planted_corpus(12, seed=9).docs, Doc("empty", "...")]
     fp = fingerprint([d.text for d in docs]).take(list(range(3, len(docs))))
-    table = index.docs_to_sketches(docs[3:], fp)
+    table = sketches.docs_to_sketches(docs[3:], fp)
     assert table["anchors"].num_chunks > 1
-    back_docs, back = index.sketches_to_docs(table, fp.signatures.shape[1])
+    back_docs, back = sketches.sketches_to_docs(table, fp.signatures.shape[1])
     assert [d.id for d in back_docs] == [d.id for d in docs[3:]]
     names = ("signatures", "n_shingles", "anchor_offsets", "anchors", "anchor_paras", "content_hashes")
     for name in (*names, "para_offsets", "para_keys"):
@@ -164,8 +164,9 @@ def test_fresh_processes_and_merged_segments_give_the_clusters_of_one_pass(
 ) -> None:
     import dedup.index as index_module
     import dedup.lookup as lookup_module
+    import dedup.segments as segments_module
 
-    monkeypatch.setattr(index_module, "_MERGE_AT", 3)  # merge the batches' segments early
+    monkeypatch.setattr(segments_module, "_MERGE_AT", 3)  # merge the batches' segments early
     monkeypatch.setattr(lookup_module, "_WHOLE", 0)  # read by range, a few entries a page
     monkeypatch.setattr(lookup_module, "FENCE", 4)
     monkeypatch.setattr(lookup_module, "_GAP", 0)
