@@ -211,3 +211,23 @@ def test_backfill_command_reports_its_days(
     assert main(argv) == 0
     again = [line.split() for line in capsys.readouterr().out.splitlines() if "days skipped" in line]
     assert again and again[0][-2] == "2"
+
+
+def test_command_modules_import_only_the_shared_helpers_of_the_cli() -> None:
+    """No cycle: flows.cli imports the command modules, which import flows.cli._common and nothing
+    else of the package (not flows.cli itself, not each other)."""
+    import ast
+
+    import flows.cli
+
+    folder = Path(flows.cli.__file__).parent
+    offences = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("flows.cli") and module != "flows.cli._common":
+                offences.append(f"{path.name} imports {module}")
+    assert offences == []
+    assert len(flows.cli.COMMAND_GROUPS) == len(list(folder.glob("*.py"))) - 2  # all but __init__, _common
