@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 from dedup import lookup
 from dedup.boilerplate import Counted, LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import HistoryPart, Probe, cross_pairs_parts
-from dedup.dataset import Location, delete_files, list_files, write_partitioned
+from common.storage import Location, delete_files, list_files, stable_name, write_partitioned
 from dedup.engine import cluster_id_for, fill_added_text, group, precedence
 from dedup.fingerprint import Fingerprints, fingerprint, hashes_from_hex, hashes_to_hex
 from dedup.params import DedupParams
@@ -280,7 +280,7 @@ class DedupIndex:
         for start in range(0, len(docs), batch_rows):
             part = docs[start : start + batch_rows]
             rows = list(range(start, start + len(part)))
-            stem = "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in part)).encode()).hexdigest()[:16]
+            stem = "batch-" + stable_name(d.id for d in part)
             table = docs_to_sketches(part, fp.take(rows))
             write_partitioned(table, self.sketches, partition_col="date", file_stem=stem)
             file_of_row[start : start + len(part)] = _file_numbers(table, stem, files)
@@ -450,7 +450,7 @@ class DedupIndex:
         *,
         run_id: str,
     ) -> None:
-        stem = "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in new)).encode()).hexdigest()[:16]
+        stem = "batch-" + stable_name(d.id for d in new)
         dates = {d.id: doc_date(d) for d in sub_docs}
         fresh = {d.id for d in new}
         # Links between history articles were written by the batch that found them.

@@ -51,7 +51,7 @@ import pyarrow.fs as pafs
 
 from dedup.boilerplate import LineCounts
 from dedup.candidates import Probe
-from dedup.dataset import Location, _translate
+from common.storage import Location, _translate
 from dedup.fingerprint import Fingerprints
 
 MAGIC = b"CDLOOK01"

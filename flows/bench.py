@@ -130,7 +130,7 @@ def bench_incremental(corpus: Path, out: Path, *, batch: int = 1000) -> dict[str
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
 
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from dedup.index import DedupIndex, clear_cache
     from dedup.records import Doc
     from dedup.synth import planted_corpus

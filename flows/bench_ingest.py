@@ -135,7 +135,7 @@ def bench_single(raws: list[RawPage], rate: Rate) -> None:
 
 def bench_pipeline(urls: list[str], *, workers: int, archive_at: Path, server_pid: int, rate: Rate) -> int:
     """`ingest_refs` over `urls` into a fresh archive; CPU counts this process, the workers and the server."""
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from ingest.archive import RawArchive
     from ingest.batch import ingest_refs
     from ingest.fetch import FetchConfig

@@ -24,7 +24,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dedup.errors import CopydeskError, InputError
+from common.errors import CopydeskError
+from dedup.errors import InputError
 
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
@@ -149,7 +150,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_dedup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from dedup.offline import dedup_table
 
     _library_logging()
@@ -250,7 +251,7 @@ def print_summary(summary: RunSummary, *, title: str, extra: Sequence[tuple[str,
 
 def _where(out: str) -> str:
     """`out` as the user can find it: absolute for a local folder."""
-    from dedup.dataset import StorageError, resolve
+    from common.storage import StorageError, resolve
 
     try:
         return resolve(out).uri

@@ -48,7 +48,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from flows.artifacts import publish
 from flows.lease import Lease, LeaseBusy, hold, sweep_leftovers
 from flows.settings import Settings

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 
-from dedup.dataset import Location, resolve
+from common.storage import Location, resolve
 from dedup.engine import deduplicate
 from dedup.index import stable_ids, with_cluster_members
 from dedup.inputs import docs_from_table

@@ -1,6 +1,6 @@
 """Prefect tasks of the pipeline: thin wrappers that call `ingest` and `dedup` and write their tables.
 
-Each task is retried only when what failed is worth retrying (`dedup.errors.is_transient`: the
+Each task is retried only when what failed is worth retrying (`common.errors.is_transient`: the
 network, a throttled store), never on bad input. Expected failures (a 404, a page with no
 article) are not raised at all: `ingest` turns them into `errors/` rows. Tasks pass plain records
 and URIs, not open filesystems, and use no Prefect cache: idempotence comes from deterministic
@@ -24,8 +24,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 import ingest.errors
-from dedup.dataset import Location, read_dataset, resolve
-from dedup.errors import CopydeskError, TransientError, is_transient
+from common.storage import Location, read_dataset, resolve, stable_name
+from common.errors import CopydeskError, TransientError, is_transient
 from dedup.records import ORIGINAL
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive
@@ -63,8 +63,7 @@ TASK_DEFAULTS: dict[str, Any] = {
 
 def file_stem(prefix: str, keys: Iterable[str]) -> str:
     """A file name that depends only on the rows' keys, so writing the same rows again replaces the file."""
-    digest = hashlib.sha1("\n".join(sorted(keys)).encode("utf-8")).hexdigest()[:16]
-    return f"{prefix}-{digest}"
+    return f"{prefix}-{stable_name(keys)}"
 
 
 def plan_batches(

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from dedup.dataset import StorageError, resolve
+from common.storage import StorageError, resolve
 from ingest.errors import DiscoveryError
 from ingest.records import PageRef, RawPage
 from ingest.timeutil import parse_datetime, to_utc, utcnow

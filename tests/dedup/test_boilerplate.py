@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dedup.boilerplate import LineCounts, boilerplate_paragraphs, line_keys, source_keys, strip_boilerplate
-from dedup.dataset import resolve
+from common.storage import resolve
 from dedup.engine import deduplicate
 from dedup.fingerprint import fingerprint
 from dedup.index import DedupIndex

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from dedup.engine import deduplicate
 from dedup.index import DedupIndex
 from dedup.records import Doc

@@ -30,7 +30,7 @@ from flows_helpers import (
     write_warc,
 )
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from flows.backfill import day_window, days_between, is_done, mark_done, sources_key
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pyarrow.dataset as pads
 import pytest
 
-from dedup.dataset import list_files, resolve
+from common.storage import list_files, resolve
 from dedup.engine import deduplicate
 from dedup.index import DedupIndex, clear_cache
 from dedup.synth import planted_corpus

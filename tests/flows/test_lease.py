@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from flows.lease import (
     Lease,
     LeaseBusy,

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from flows_helpers import Backfilled, cluster_partition, rows, table
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from dedup.index import stable_ids
 from dedup.records import Assignment, Doc
 from dedup.tables import clusters_table, upsert_clusters

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from dedup.errors import PermanentError, TransientError
+from common.errors import PermanentError, TransientError
 from flows.tasks import failure_rows, file_stem, plan_batches, retry_if_transient
 from ingest.errors import FetchUnavailable, HttpStatusError
 from ingest.records import PageRef

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import Response, Site, not_modified, routes
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.archive import RawArchive
 from ingest.fetch import FetchConfig
 

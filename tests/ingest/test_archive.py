@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import article_html
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.archive import RawArchive
 from ingest.errors import ArchiveError
 from ingest.records import PageRef, RawPage

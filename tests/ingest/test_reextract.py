@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 from ingest_helpers import Site
 
-from dedup.dataset import list_files, resolve
+from common.storage import list_files, resolve
 from ingest.archive import RawArchive
 from ingest.batch import ingest_refs
 from ingest.fetch import FetchConfig

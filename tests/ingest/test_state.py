@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ingest_helpers import Site
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.discover import discover_refs
 from ingest.fetch import FetchConfig
 from ingest.state import DocumentState, FetchState, load_fetch_state, save_fetch_state
