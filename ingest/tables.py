@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.storage import Location, list_files, read_dataset, write_partitioned
+from common.storage import Location, list_files, partition_files, read_dataset, write_partitioned
 from ingest.records import Article, ErrorRecord
 from ingest.timeutil import to_utc
 
@@ -140,7 +140,11 @@ def read_articles(
 
     loc = root.child(ARTICLES_DIR)
     days = set(days)
-    files = [f for f in list_files(loc) if None in days or any(f"/date={d}/" in f for d in days)]
+    files = (
+        list_files(loc)
+        if None in days
+        else partition_files(loc, [d for d in days if d is not None], column=PARTITION)
+    )
     if not files:
         return None
     dataset = articles_dataset(loc, files)
