@@ -18,14 +18,14 @@ test: $(VENV)/.installed-test
 DATA ?= ../shared/data
 
 eval: $(VENV)/.installed-test
-	$(BIN)/python -m dedup.evaluate $(DATA)/syndication-dev --out docs/benchmarks.md
+	$(BIN)/python -m benches.dedup_quality $(DATA)/syndication-dev --out docs/benchmarks.md
 
 eval-extract: $(VENV)/.installed-test
-	$(BIN)/python -m ingest.evaluate $(DATA)/extraction/scrapinghub-aeb
+	$(BIN)/python -m benches.extraction $(DATA)/extraction/scrapinghub-aeb
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m flows.bench --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
-	$(BIN)/python -m flows.bench_ingest
+	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
+	$(BIN)/python -m benches.ingest_speed
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check ingest dedup flows tests

@@ -12,7 +12,7 @@ from dedup.engine import deduplicate
 from dedup.fingerprint import fingerprint
 from dedup.index import DedupIndex
 from dedup.records import EXPANDED, NEAR_DUPLICATE, ORIGINAL, Doc
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from dedup.fingerprint import (
     shingles,
 )
 from dedup.params import MinHashParams
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 from dedup.text import paragraphs, words
 
 TEXTS = [

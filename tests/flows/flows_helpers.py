@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 from flows.summary import BackfillSummary, RunSummary
 
 TABLES = ("articles", "errors", "clusters", "links")

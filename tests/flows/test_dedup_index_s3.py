@@ -12,7 +12,7 @@ import pytest
 from common.storage import list_files, resolve
 from dedup.engine import deduplicate
 from dedup.index import DedupIndex, clear_cache
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 
 def test_batches_against_an_index_on_s3_give_the_clusters_of_one_pass(

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations of Copydesk: run from the repository (`make eval`, `make bench`), never shipped."""
