@@ -20,9 +20,9 @@ from dataclasses import replace
 from math import comb
 from pathlib import Path
 
+from benches.sections import commit, replace_section
 from dedup.params import DedupParams, MatchParams
 from dedup.records import EXCERPT, EXPANDED, NEAR_DUPLICATE, Assignment, Doc
-from benches.sections import commit, replace_section
 
 #: How the labels' kinds of copy map onto Copydesk's relations.
 EXPECTED_RELATION = {

@@ -258,7 +258,8 @@ def render(f: dict[str, float], *, bare: Rate, single: Rate, ours: Rate, workers
             SECTION,
             "",
             f"{int(f['pages'])} generated article pages ({f['mean_kb']:.0f} KB of HTML on average, "
-            f"`tests.corpora.news_pages`) on {HOSTS} loopback hosts, politeness delays off; {os.cpu_count()} cores, "
+            f"`tests.corpora.news_pages`) on {HOSTS} loopback hosts, politeness delays off; "
+            f"{os.cpu_count()} cores, "
             f"{time.strftime('%Y-%m-%d')}, load average {f['load_before']:.1f} before and "
             f"{f['load_after']:.1f} after (the machine is shared: other work on it takes cores from the "
             f"pool, not from the one-process baseline). Best of {int(f['repeats'])} interleaved runs. The "

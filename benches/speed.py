@@ -255,13 +255,13 @@ def render(fp: dict[str, float], dedups: list[dict[str, float]], inc: dict[str, 
 _METHOD = (
     "How these were made (`python -m benches.speed --sizes 70000,700000`, about 20 minutes): the "
     "fingerprint texts are ~700-word articles cut from Reuters-21578 paragraphs; the dedup corpora are "
-    "the project's own synthetic news (`tests.corpora.planted`: a 40,000-word Zipf vocabulary, stories of ~500 "
-    "words, 20% of them with 1-4 planted copies: near-duplicates, expanded, excerpts and versions over "
-    "30 days), written as Parquet and deduplicated by `copydesk dedup` in a child process whose peak "
-    "RSS is read from the kernel (`wait4`). The datasketch baseline is only the index step of the "
-    "common recipe (insert and query 128-permutation signatures at threshold 0.8), timed on up to "
-    "100,000 articles and scaled linearly. The incremental batch is published on the history's last "
-    "day: 2/3 new stories, 1/3 copies of the most recent history articles with an explainer appended; "
+    "the project's own synthetic news (`tests.corpora.planted`: a 40,000-word Zipf vocabulary, stories of"
+    " ~500 words, 20% of them with 1-4 planted copies: near-duplicates, expanded, excerpts and versions "
+    "over 30 days), written as Parquet and deduplicated by `copydesk dedup` in a child process whose peak"
+    " RSS is read from the kernel (`wait4`). The datasketch baseline is only the index step of the common"
+    " recipe (insert and query 128-permutation signatures at threshold 0.8), timed on up to 100,000 "
+    "articles and scaled linearly. The incremental batch is published on the history's last day: 2/3 new "
+    "stories, 1/3 copies of the most recent history articles with an explainer appended; "
     '"copies found" counts those that came out as `expanded` copies of their source\'s original (the '
     "rest are copies of articles that are themselves excerpts or versions, labelled otherwise). "
     '"Reading the store" is a fresh process that opens the index\'s lookup segments and reads only the '

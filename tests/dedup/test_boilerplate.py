@@ -6,8 +6,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dedup.boilerplate import LineCounts, boilerplate_paragraphs, line_keys, source_keys, strip_boilerplate
 from common.storage import resolve
+from dedup.boilerplate import LineCounts, boilerplate_paragraphs, line_keys, source_keys, strip_boilerplate
 from dedup.engine import deduplicate
 from dedup.fingerprint import fingerprint
 from dedup.index import DedupIndex

@@ -13,8 +13,8 @@ from dedup.fingerprint import (
     shingles,
 )
 from dedup.params import MinHashParams
-from tests.corpora.planted import planted_corpus
 from dedup.text import paragraphs, words
+from tests.corpora.planted import planted_corpus
 
 TEXTS = [
     "Port workers walked out on Tuesday.\n\nThe union said the strike would last a week.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from ingest_helpers import Site
 
 from common.storage import list_files, resolve
 from ingest.archive import RawArchive
@@ -15,6 +14,7 @@ from ingest.records import PageRef
 from ingest.reextract import reextract
 from ingest.tables import write_articles
 from ingest.urls import source_for
+from tests.ingest.ingest_helpers import Site
 
 PAGES = ["ferry.html", "budget.html", "pier.html", "moved.html", "relative.html"]
 
