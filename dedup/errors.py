@@ -1,9 +1,9 @@
 """Errors of the dedup package, built on the root in `common.errors`.
 
-    CopydeskError (common.errors)
-    └── DedupError
-        ├── InputError(PermanentError) a table of texts that cannot be deduplicated (missing column, ...)
-        └── IndexStateError            the stored dedup index is unreadable or of other parameters
+CopydeskError (common.errors)
+└── DedupError
+    ├── InputError(PermanentError) a table of texts that cannot be deduplicated (missing column, ...)
+    └── IndexStateError            the stored dedup index is unreadable or of other parameters
 """
 
 from __future__ import annotations

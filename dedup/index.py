@@ -34,7 +34,6 @@ deterministic files.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
@@ -47,10 +46,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.storage import Location, delete_files, list_files, stable_name, write_partitioned
 from dedup import lookup
 from dedup.boilerplate import Counted, LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import HistoryPart, Probe, cross_pairs_parts
-from common.storage import Location, delete_files, list_files, stable_name, write_partitioned
 from dedup.engine import cluster_id_for, fill_added_text, group, precedence
 from dedup.fingerprint import Fingerprints, fingerprint, hashes_from_hex, hashes_to_hex
 from dedup.params import DedupParams

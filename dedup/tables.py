@@ -14,7 +14,14 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.storage import Location, delete_files, list_files, partition_files, read_dataset, write_partitioned
+from common.storage import (
+    Location,
+    delete_files,
+    list_files,
+    partition_files,
+    read_dataset,
+    write_partitioned,
+)
 from dedup.records import Assignment, DedupResult, Doc, Link
 
 #: Hive's name for a null partition value; DuckDB and pyarrow read it back as NULL.

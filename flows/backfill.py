@@ -22,7 +22,6 @@ Each day holds the output root's lease while it runs, so scheduled runs can take
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid

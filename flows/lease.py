@@ -33,8 +33,8 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from common.storage import Location, StorageRefused, StorageUnavailable, resolve
 from common.errors import CopydeskError, TransientError
+from common.storage import Location, StorageRefused, StorageUnavailable, resolve
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ flow needs and are tested without Prefect.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,8 +23,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 import ingest.errors
-from common.storage import Location, read_dataset, resolve, stable_name
 from common.errors import CopydeskError, TransientError, is_transient
+from common.storage import Location, read_dataset, resolve, stable_name
 from dedup.records import ORIGINAL
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive

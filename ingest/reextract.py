@@ -14,7 +14,6 @@ clean-up. Rows of ``articles/`` whose page is not in the archive are carried ove
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
