@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+PACKAGES := common ingest dedup flows
+SOURCES  := $(PACKAGES) benches tests
 
 .PHONY: demo test check eval eval-extract bench clean
 
@@ -28,9 +30,10 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benches.ingest_speed
 
 check: $(VENV)/.installed-test
-	$(BIN)/ruff format --check ingest dedup flows tests
-	$(BIN)/ruff check ingest dedup flows tests
-	$(BIN)/mypy ingest dedup flows
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/mypy $(PACKAGES) benches
+	$(BIN)/lint-imports
 
 # The machine's pip (23.2) cannot resolve lxml's html_clean extra that trafilatura needs: upgrade it first.
 $(BIN)/python:
