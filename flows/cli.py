@@ -271,15 +271,23 @@ def print_table(title: str, rows: Sequence[tuple[str, Any]]) -> None:
     Console().print(table)
 
 
+_CLI_HANDLER = "copydesk-cli"
+
+
 def _library_logging() -> None:
     """Show `dedup`'s progress logs on stderr (the Prefect commands route them through Prefect)."""
     from rich.console import Console
     from rich.logging import RichHandler
 
     handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
+    handler.set_name(_CLI_HANDLER)
     for name in ("dedup", "flows"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
+        # A second command in the same process replaces the handler instead of adding one more,
+        # which would print every line twice.
+        for old in [h for h in logger.handlers if h.get_name() == _CLI_HANDLER]:
+            logger.removeHandler(old)
         logger.addHandler(handler)
 
 

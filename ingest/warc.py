@@ -64,7 +64,7 @@ def split_raw_uri(raw_uri: str) -> tuple[str, int]:
 def _open(uri: str, *, seekable: bool) -> BinaryIO:
     try:
         loc = resolve(uri)
-        stream = (
+        stream: BinaryIO = (
             loc.fs.open_input_file(loc.path)
             if seekable
             else loc.fs.open_input_stream(loc.path, compression=None)

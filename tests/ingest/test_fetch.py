@@ -175,7 +175,7 @@ def test_fetch_pages_works_inside_a_running_loop(site: Site, fetch_config: Fetch
 
 
 def test_config_rejects_nonsense():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         FetchConfig(timeout_s=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be at least 1"):
         FetchConfig(concurrency=0)
