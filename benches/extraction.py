@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("htmldate").setLevel(logging.ERROR)
     pages = load_pages(args.data, limit=args.limit)
     report = evaluate(pages)
-    section = render(report, commit=git_commit(), data=os.path.relpath(args.data.resolve()))
+    section = render(report, commit=git_commit(), data=os.path.relpath(args.data))
     print(section)
     if args.limit is None:
         replace_section(args.out, SECTION, section)
