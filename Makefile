@@ -1,12 +1,14 @@
 # Copydesk: `make demo` runs the pipeline over a fictional newsroom, `make test` runs the tests.
-# Everything runs inside .venv, created on first use; it is reinstalled only when pyproject.toml changes.
+# Everything runs inside .venv, created on first use; it is reinstalled only when pyproject.toml or constraints.txt change.
 
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+PACKAGES := common ingest dedup flows
+SOURCES  := $(PACKAGES) benches tests
 
-.PHONY: demo test check eval eval-extract bench clean
+.PHONY: demo test check fmt build eval eval-extract bench clean
 
 demo: $(VENV)/.installed
 	$(BIN)/copydesk demo
@@ -18,32 +20,68 @@ test: $(VENV)/.installed-test
 DATA ?= ../shared/data
 
 eval: $(VENV)/.installed-test
-	$(BIN)/python -m dedup.evaluate $(DATA)/syndication-dev --out docs/benchmarks.md
+	$(BIN)/python -m benches.dedup_quality $(DATA)/syndication-dev --out docs/benchmarks.md
 
 eval-extract: $(VENV)/.installed-test
-	$(BIN)/python -m ingest.evaluate $(DATA)/extraction/scrapinghub-aeb
+	$(BIN)/python -m benches.extraction $(DATA)/extraction/scrapinghub-aeb
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m flows.bench --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
-	$(BIN)/python -m flows.bench_ingest
+	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
+	$(BIN)/python -m benches.ingest_speed
 
 check: $(VENV)/.installed-test
-	$(BIN)/ruff format --check ingest dedup flows tests
-	$(BIN)/ruff check ingest dedup flows tests
-	$(BIN)/mypy ingest dedup flows
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/mypy $(PACKAGES) benches
+	$(BIN)/lint-imports
+
+fmt: $(VENV)/.installed-test
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
+
+# Build the wheel, check it holds the packages and their data but no benchmark or test code, install
+# it alone in a throwaway venv and run the command line on a small file.
+SMOKE := dist/smoke
+build: $(VENV)/.installed-test
+	rm -rf dist
+	$(BIN)/python -m build --wheel --outdir dist .
+	$(BIN)/python -c "$$CHECK_WHEEL" dist/*.whl
+	$(PYTHON) -m venv $(SMOKE)/venv
+	$(SMOKE)/venv/bin/python -m pip install --quiet --upgrade pip
+	$(SMOKE)/venv/bin/python -m pip install --quiet -c constraints.txt dist/*.whl
+	cd $(SMOKE) && venv/bin/copydesk --help > /dev/null
+	printf '%s\n' \
+	  '{"id": "a", "text": "The harbour tram line gets four new stations after the council vote on Tuesday evening."}' \
+	  '{"id": "b", "text": "The harbour tram line gets four new stations after the council vote on Tuesday evening!"}' \
+	  '{"id": "c", "text": "A late frost damaged most of the apricot blossom in the valley orchards this week."}' \
+	  > $(SMOKE)/docs.jsonl
+	cd $(SMOKE) && venv/bin/copydesk dedup docs.jsonl --out out
+	test -n "$$(find $(SMOKE)/out/clusters -name '*.parquet')"
+	@echo "build: wheel installs and runs; $$(ls dist/*.whl)"
+
+define CHECK_WHEEL
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+assert tops == {"common", "ingest", "dedup", "flows"}, tops
+for need in ("common/py.typed", "dedup/py.typed", "ingest/py.typed", "flows/py.typed", "flows/demo/manifest.json"):
+    assert need in names, need
+print(f"{sys.argv[1]}: {len(names)} files, packages {sorted(tops)}, no benches/ or tests/")
+endef
+export CHECK_WHEEL
 
 # The machine's pip (23.2) cannot resolve lxml's html_clean extra that trafilatura needs: upgrade it first.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e .
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c constraints.txt -e '.[test]'
 	touch $@ $(VENV)/.installed
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,77 @@
+"""Near-duplicate detection and clustering of news texts: MinHash signatures, candidate pairs,
+verification, clusters with an original and its copies.
+
+    from dedup import Doc, deduplicate
+    result = deduplicate([Doc(id="a", text=...), Doc(id="b", text=...)])
+
+The names below are the public API; they are loaded on first use, so ``import dedup`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dedup.engine import deduplicate, deduplicate_batches
+    from dedup.errors import DedupError, IndexStateError, InputError
+    from dedup.index import DedupIndex, IndexUpdate
+    from dedup.inputs import docs_from_table, iter_doc_batches, load_docs
+    from dedup.offline import dedup_table
+    from dedup.params import DedupParams, MatchParams, MinHashParams
+    from dedup.records import Assignment, DedupResult, Doc, Link
+
+_WHERE = {
+    "deduplicate": "dedup.engine",
+    "deduplicate_batches": "dedup.engine",
+    "DedupError": "dedup.errors",
+    "IndexStateError": "dedup.errors",
+    "InputError": "dedup.errors",
+    "DedupIndex": "dedup.index",
+    "IndexUpdate": "dedup.index",
+    "docs_from_table": "dedup.inputs",
+    "iter_doc_batches": "dedup.inputs",
+    "load_docs": "dedup.inputs",
+    "dedup_table": "dedup.offline",
+    "DedupParams": "dedup.params",
+    "MatchParams": "dedup.params",
+    "MinHashParams": "dedup.params",
+    "Assignment": "dedup.records",
+    "DedupResult": "dedup.records",
+    "Doc": "dedup.records",
+    "Link": "dedup.records",
+}
+
+__all__ = [
+    "Assignment",
+    "DedupError",
+    "DedupIndex",
+    "DedupParams",
+    "DedupResult",
+    "Doc",
+    "IndexStateError",
+    "IndexUpdate",
+    "InputError",
+    "Link",
+    "MatchParams",
+    "MinHashParams",
+    "dedup_table",
+    "deduplicate",
+    "deduplicate_batches",
+    "docs_from_table",
+    "iter_doc_batches",
+    "load_docs",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dedup' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -1,6 +1,6 @@
 """Clusters from verified links: connected components over copy links, with their originals.
 
-Only copy relations join clusters; `version` links are kept but join nothing (DESIGN.md). A text
+Only copy relations join clusters; `version` links are kept but join nothing (docs/architecture.md). A text
 that holds two stories that are not copies of each other is a merge of them, not an expanded copy
 of either: its `expanded` links become `version` links, so it cannot chain two stories together.
 """

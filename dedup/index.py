@@ -38,7 +38,6 @@ deterministic files.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,11 +49,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.storage import Location, list_files, stable_name, write_partitioned
 from dedup import lookup
 from dedup.boilerplate import Counted, LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import Probe, cross_pairs_parts
 from dedup.cluster_ids import stable_ids, with_cluster_members
-from dedup.dataset import Location, list_files, write_partitioned
 from dedup.engine import fill_added_text, group
 from dedup.fingerprint import Fingerprints, fingerprint
 from dedup.index_cache import IndexView, clear_cache, view_of
@@ -352,4 +351,4 @@ def _cluster_ids_of(previous: pa.Table, docs: Sequence[Doc]) -> dict[str, str]:
 
 def _batch_stem(docs: Sequence[Doc]) -> str:
     """The file name of a batch's sketch and links files: it depends only on the batch's ids."""
-    return "batch-" + hashlib.sha1("\n".join(sorted(d.id for d in docs)).encode()).hexdigest()[:16]
+    return "batch-" + stable_name(d.id for d in docs)

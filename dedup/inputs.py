@@ -6,7 +6,7 @@ Columns `id` and `text` are required (`article_id` is accepted for `id`, so Copy
 seconds or Parquet timestamps; they come back as aware UTC datetimes, naive ones taken as UTC.
 Every problem is one `InputError` with a one-line message saying where.
 
-Local paths and `s3://bucket/prefix` both work (through `dedup.dataset.resolve`). The JSON fast
+Local paths and `s3://bucket/prefix` both work (through `common.storage.resolve`). The JSON fast
 path is pyarrow's reader; only a file it cannot read (mixed types in a column, a broken line)
 goes through a line-by-line pass, which then names the bad line.
 """
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
-from dedup.dataset import Location, StorageError, resolve
+from common.storage import Location, StorageError, resolve
 from dedup.errors import InputError
 from dedup.records import Doc
 

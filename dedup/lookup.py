@@ -49,9 +49,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from common.storage import Location, _translate
 from dedup.boilerplate import LineCounts
 from dedup.candidates import Probe
-from dedup.dataset import Location, _translate
 from dedup.fingerprint import Fingerprints
 
 MAGIC = b"CDLOOK01"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.dataset import Location
+from common.storage import Location
 from dedup.engine import deduplicate_batches, fill_added_text
 from dedup.index import DedupIndex
 from dedup.inputs import iter_text_batches

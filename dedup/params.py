@@ -27,7 +27,7 @@ class MinHashParams:
 
 @dataclass(frozen=True, slots=True)
 class MatchParams:
-    """When two texts count as copies, and of which kind (DESIGN.md relations)."""
+    """When two texts count as copies, and of which kind (docs/architecture.md)."""
 
     #: Candidates: each text is looked up by this many of its anchors (the smallest hashes) ...
     index_keys: int = 16

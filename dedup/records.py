@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-#: Relations of a copy to its cluster's original (DESIGN.md), plus the two non-copy states.
+#: Relations of a copy to its cluster's original (docs/architecture.md), plus the two non-copy states.
 ORIGINAL = "original"
 EXACT = "exact"
 NEAR_DUPLICATE = "near_duplicate"

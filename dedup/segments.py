@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.storage import Location, delete_files, list_files
 from dedup import lookup
 from dedup.boilerplate import LineCounts, source_keys
 from dedup.candidates import HistoryPart, Probe
-from dedup.dataset import Location, delete_files, list_files
 from dedup.fingerprint import Fingerprints
 from dedup.index_cache import IndexView, view_of
 from dedup.params import DedupParams

@@ -14,7 +14,14 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.dataset import Location, delete_files, list_files, read_dataset, write_partitioned
+from common.storage import (
+    Location,
+    delete_files,
+    list_files,
+    partition_files,
+    read_dataset,
+    write_partitioned,
+)
 from dedup.records import Assignment, DedupResult, Doc, Link
 
 #: Hive's name for a null partition value; DuckDB and pyarrow read it back as NULL.
@@ -114,7 +121,7 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
     membership = membership if membership is not None else read_membership(root)
     changed, touched = _touched(rows, membership)
     loc = root.child("clusters")
-    files = [p for p in list_files(loc) if any(f"/date={d}/" in p for d in touched)]
+    files = partition_files(loc, touched, column="date")
     parts = []
     if files:
         import pyarrow.dataset as pads
@@ -131,7 +138,7 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
         if rows.num_rows == 0:
             return []
         changed, touched = _touched(rows, membership)
-        files = [p for p in files if any(f"/date={d}/" in p for d in touched)]
+        files = partition_files(loc, touched, column="date", files=files)
         current = current.filter(pc.is_in(current["date"], value_set=pa.array(touched, pa.string())))
         parts.append(
             current.filter(pc.invert(pc.is_in(current["article_id"], value_set=changed)))
@@ -141,7 +148,7 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
     merged = pa.concat_tables([*parts, rows.cast(CLUSTERS_SCHEMA)]).sort_by("article_id")
     written = write_partitioned(merged, loc, partition_col="date", file_stem=STATE_STEM)
     emptied = set(touched) - set(merged["date"].to_pylist())
-    delete_files(loc, [p for p in files if any(f"/date={d}/" in p for d in emptied)])
+    delete_files(loc, partition_files(loc, emptied, column="date", files=files))
     return written
 
 

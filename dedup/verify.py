@@ -1,4 +1,4 @@
-"""Verify a candidate pair and name its relation (DESIGN.md), from the two texts' sketches only.
+"""Verify a candidate pair and name its relation (docs/architecture.md), from the two texts' sketches only.
 
 Judging from the sketches alone, never from which texts happen to be in memory together, keeps the
 decision the same whether a pair meets inside one batch or across runs: order-independence.

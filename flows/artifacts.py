@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.dataset import Location, list_files, read_dataset
+from common.storage import Location, list_files, read_dataset
 from dedup.records import ORIGINAL, Assignment
 from flows.summary import ClusterNews, RunSummary, counts_rows
 

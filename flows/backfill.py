@@ -22,7 +22,6 @@ Each day holds the output root's lease while it runs, so scheduled runs can take
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -34,7 +33,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 from prefect import flow, get_run_logger
 
-from dedup.dataset import Location, StorageUnavailable, resolve
+from common.storage import Location, StorageUnavailable, resolve, stable_name
 from flows.artifacts import publish
 from flows.lease import LeaseBusy
 from flows.pipeline import ingest_and_dedup
@@ -59,8 +58,7 @@ def day_window(day: date) -> tuple[datetime, datetime]:
 
 def sources_key(sources: list[str]) -> str:
     """A name for a set of sources (order and repeats aside) under which their finished days are kept."""
-    text = "\n".join(sorted({s.strip() for s in sources}))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return stable_name({s.strip() for s in sources})
 
 
 def marker(root: Location, key: str, day: date) -> Location:

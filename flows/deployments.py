@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from dedup.errors import PermanentError
+from common.errors import PermanentError
 from flows.settings import Settings
 
 if TYPE_CHECKING:

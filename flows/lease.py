@@ -33,8 +33,8 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from dedup.dataset import Location, StorageRefused, StorageUnavailable, resolve
-from dedup.errors import CopydeskError, TransientError
+from common.errors import CopydeskError, TransientError
+from common.storage import Location, StorageRefused, StorageUnavailable, resolve
 
 log = logging.getLogger(__name__)
 

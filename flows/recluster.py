@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 
+from common.storage import Location, resolve
 from dedup.cluster_ids import stable_ids, with_cluster_members
-from dedup.dataset import Location, resolve
 from dedup.engine import deduplicate
 from dedup.inputs import docs_from_table
 from dedup.params import DedupParams

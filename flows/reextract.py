@@ -13,7 +13,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from flows.lease import LeaseBusy
 from flows.runtime import current_run_id, leased, library_log_levels, retrying, settings_with
 from flows.tasks import TASK_DEFAULTS

@@ -16,7 +16,7 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from flows.lease import Lease, hold, sweep_leftovers
 from flows.settings import Settings
 

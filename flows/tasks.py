@@ -13,7 +13,6 @@ tested without Prefect; the plain helpers left here (`file_stem`, `failure_rows`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ from typing import Any, TypeVar
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from dedup.dataset import Location, read_dataset, resolve
-from dedup.errors import CopydeskError, is_transient
+from common.errors import CopydeskError, is_transient
+from common.storage import Location, read_dataset, resolve, stable_name
 from dedup.index import DEFAULT_WINDOW_DAYS
 from dedup.records import ORIGINAL
 from flows.settings import TASK_RETRIES, TASK_RETRY_DELAY_S
@@ -64,8 +63,7 @@ TASK_DEFAULTS: dict[str, Any] = {
 
 def file_stem(prefix: str, keys: Iterable[str]) -> str:
     """A file name that depends only on the rows' keys, so writing the same rows again replaces the file."""
-    digest = hashlib.sha1("\n".join(sorted(keys)).encode("utf-8")).hexdigest()[:16]
-    return f"{prefix}-{digest}"
+    return f"{prefix}-{stable_name(keys)}"
 
 
 def failure_rows(

@@ -20,7 +20,7 @@ import uuid
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from dedup.dataset import Location, StorageError, resolve
+from common.storage import Location, StorageError, resolve
 from ingest.errors import ArchiveError, DiscoveryError
 from ingest.records import RawPage
 from ingest.urls import article_id_for

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from dedup.dataset import StorageError, resolve
+from common.storage import StorageError, resolve
 from ingest.errors import DiscoveryError, IngestError
 from ingest.failures import error_record
 from ingest.feeds import Parsed, parse_feed

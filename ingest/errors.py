@@ -1,6 +1,6 @@
 """Errors of ingestion. Each becomes an `errors/` row (`stage`, `kind` = class name), never a crash.
 
-CopydeskError (dedup.errors)
+CopydeskError (common.errors)
 └── IngestError
     ├── DiscoveryError                 a feed, sitemap, list or archive that cannot be read
     │   └── BadFeed(PermanentError)    not parseable as RSS/Atom/sitemap
@@ -19,7 +19,7 @@ kinds, neither transient nor the archive's. Any other kind (a task lost, an unkn
 
 from __future__ import annotations
 
-from dedup.errors import CopydeskError, PermanentError, TransientError
+from common.errors import CopydeskError, PermanentError, TransientError
 
 
 class IngestError(CopydeskError):

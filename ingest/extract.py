@@ -3,7 +3,7 @@
 Where each field comes from, best first:
 
 - text: trafilatura's main text (settings in `ExtractOptions`, chosen on the extraction
-  benchmark, `python -m ingest.evaluate`), its first line dropped when it is the headline (dedup
+  benchmark, `python -m benches.extraction`), its first line dropped when it is the headline (dedup
   judges the body, and a wire copy with a new headline is still the same story).
 - title, author, site name: trafilatura's metadata helpers (which clean ``| Site`` suffixes and
   find bylines), then JSON-LD headline / og:title, the feed's title.
@@ -82,7 +82,7 @@ class ExtractOptions:
     """How trafilatura extracts the main text.
 
     The defaults were chosen on the extraction benchmark (181 real pages, ``python -m
-    ingest.evaluate``): fast mode (no readability / jusText fallback) with `favor_recall` scored a
+    benches.extraction``): fast mode (no readability / jusText fallback) with `favor_recall` scored a
     higher word F1 there than trafilatura's defaults, at about 1.5x their speed.
     """
 

@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from dedup.dataset import Location, StorageError, resolve
+from common.storage import Location, StorageError, resolve
 from ingest.errors import BadFeed, DiscoveryError
 from ingest.records import PageRef, RawPage
 from ingest.urls import is_http_url, source_for

@@ -124,7 +124,7 @@ def _meta_tags(tree: Any) -> dict[str, str]:
 
 
 def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:
-    hrefs = [
+    hrefs: list[str] = [
         link.get("href")
         for link in tree.iter("link")
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")

@@ -38,7 +38,7 @@ class RawPage:
 
 @dataclass(slots=True)
 class Article:
-    """One extracted article: a row of `articles/` (DESIGN.md output contract)."""
+    """One extracted article: a row of `articles/` (README "Output tables")."""
 
     article_id: str
     url: str

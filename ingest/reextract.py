@@ -14,7 +14,6 @@ clean-up. Rows of ``articles/`` whose page is not in the archive are carried ove
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -24,7 +23,15 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.dataset import Location, StorageError, delete_files, list_files, read_dataset, write_partitioned
+from common.storage import (
+    Location,
+    StorageError,
+    delete_files,
+    list_files,
+    read_dataset,
+    stable_name,
+    write_partitioned,
+)
 from ingest.archive import SUFFIX, RawArchive
 from ingest.batch import BatchResult, collect_outcomes
 from ingest.errors import IngestError
@@ -63,7 +70,7 @@ def reextract(
     counts the raw pages read).
 
     Raises:
-        dedup.dataset.StorageError: the store cannot be listed, read or written.
+        common.storage.StorageError: the store cannot be listed, read or written.
     """
     started = time.monotonic()
     archive = RawArchive(root)
@@ -175,8 +182,7 @@ def _carry_over(loc: Location, files: list[str], *, keep_out: set[str]) -> pa.Ta
 
 
 def _stem(prefix: str, ids: Iterable[str]) -> str:
-    digest = hashlib.sha1("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:16]
-    return f"{prefix}-{digest}"
+    return f"{prefix}-{stable_name(ids)}"
 
 
 def _path_of(uri: str) -> str:

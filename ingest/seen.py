@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import pyarrow as pa
 
-from dedup.dataset import Location, StorageError, delete_files, list_files, read_dataset, write_file
+from common.storage import Location, StorageError, delete_files, list_files, read_dataset, write_file
 from ingest.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def load_seen_urls(root: Location) -> SeenUrls:
     """The record saved under `root` (empty when there is none yet).
 
     Raises:
-        dedup.dataset.StorageError: the store cannot be read.
+        common.storage.StorageError: the store cannot be read.
     """
     table = read_dataset(seen_location(root), columns=["url_hash"])
     if table is None:
@@ -109,7 +109,7 @@ def save_seen_urls(seen: SeenUrls, root: Location) -> str | None:
     The file name depends only on its hashes, so saving the same URLs again replaces the file.
 
     Raises:
-        dedup.dataset.StorageError: the store cannot be written.
+        common.storage.StorageError: the store cannot be written.
     """
     if not seen.added:
         return None

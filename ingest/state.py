@@ -7,7 +7,7 @@ next `ingest.discover.discover_refs` with that state sends ``If-None-Match`` /
 (an unchanged sitemap index still has its children checked, the same way).
 
 The state lives in one small Parquet file, ``<root>/state/http_cache.parquet``, written whole
-and atomically (`dedup.dataset.write_file`). The caller loads it before discovery and saves it
+and atomically (`common.storage.write_file`). The caller loads it before discovery and saves it
 once the refs found have been ingested: saved earlier, a run that dies in between would take
 those documents for already read.
 """
@@ -21,7 +21,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from dedup.dataset import Location, StorageError, write_file
+from common.storage import Location, StorageError, write_file
 from ingest.timeutil import to_utc, utcnow
 from ingest.urls import normalize_url
 
@@ -85,7 +85,7 @@ def load_fetch_state(root: Location) -> FetchState:
     A file that cannot be parsed is logged and ignored (the next run reads every document again).
 
     Raises:
-        dedup.dataset.StorageError: the store cannot be reached.
+        common.storage.StorageError: the store cannot be reached.
     """
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
@@ -121,7 +121,7 @@ def save_fetch_state(state: FetchState, root: Location) -> str:
     """Write `state` to ``<root>/state/http_cache.parquet`` (replacing it, atomically); returns its URI.
 
     Raises:
-        dedup.dataset.StorageError: the store cannot be written.
+        common.storage.StorageError: the store cannot be written.
     """
     rows = sorted(state.documents.values(), key=lambda e: normalize_url(e.url))
     table = pa.Table.from_pydict(

@@ -2,7 +2,7 @@
 
 - ``articles/`` is partitioned by the day (UTC) an article was published, or fetched when the
   page gives no date; ``errors/`` by the day of the error.
-- Files are written through `dedup.dataset` (zstd, schema version in the metadata, atomic) as
+- Files are written through `common.storage` (zstd, schema version in the metadata, atomic) as
   ``date=<day>/<file_stem>.parquet``: writing the same batch again under the same stem replaces
   its files instead of adding rows.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dedup.dataset import Location, list_files, read_dataset, write_partitioned
+from common.storage import Location, list_files, partition_files, read_dataset, write_partitioned
 from ingest.records import Article, ErrorRecord
 from ingest.timeutil import to_utc
 
@@ -99,7 +99,7 @@ def write_articles(articles: Sequence[Article], root: Location, *, file_stem: st
     """Write `articles` under ``<root>/articles/date=<day>/<file_stem>.parquet``; returns the file URIs.
 
     Raises:
-        dedup.dataset.StorageError: the store cannot be written.
+        common.storage.StorageError: the store cannot be written.
     """
     if not articles:
         return []
@@ -140,7 +140,11 @@ def read_articles(
 
     loc = root.child(ARTICLES_DIR)
     days = set(days)
-    files = [f for f in list_files(loc) if None in days or any(f"/date={d}/" in f for d in days)]
+    files = (
+        list_files(loc)
+        if None in days
+        else partition_files(loc, [d for d in days if d is not None], column=PARTITION)
+    )
     if not files:
         return None
     dataset = articles_dataset(loc, files)

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from dedup.dataset import StorageError, resolve
+from common.storage import StorageError, resolve
 from ingest.errors import DiscoveryError
 from ingest.records import PageRef, RawPage
 from ingest.timeutil import parse_datetime, to_utc, utcnow
@@ -64,7 +64,7 @@ def split_raw_uri(raw_uri: str) -> tuple[str, int]:
 def _open(uri: str, *, seekable: bool) -> BinaryIO:
     try:
         loc = resolve(uri)
-        stream = (
+        stream: BinaryIO = (
             loc.fs.open_input_file(loc.path)
             if seekable
             else loc.fs.open_input_stream(loc.path, compression=None)

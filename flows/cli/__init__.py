@@ -24,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dedup.errors import CopydeskError
+from common.errors import CopydeskError
 from flows.cli import dedup, demo, maintenance, run
 from flows.cli._common import (
     EXIT_BAD_INPUT,

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from dedup.errors import CopydeskError, InputError
+from common.errors import CopydeskError
+from dedup.errors import InputError
 
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
@@ -138,7 +139,7 @@ def print_summary(summary: RunSummary, *, title: str, extra: Sequence[tuple[str,
 
 def where(out: str) -> str:
     """`out` as the user can find it: absolute for a local folder."""
-    from dedup.dataset import StorageError, resolve
+    from common.storage import StorageError, resolve
 
     try:
         return resolve(out).uri

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 def _cmd_dedup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from dedup.offline import dedup_table
 
     library_logging()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dedup.errors import CopydeskError
+from common.errors import CopydeskError
 from flows.cli._common import check_settings, print_summary
 
 #: The demo site's fixed port: article ids come from URLs, so a second `copydesk demo` into the

@@ -404,7 +404,7 @@ def resolve_manifest(manifest: dict[str, Any], base_url: str) -> dict[str, Any]:
     def absolute(path: str | None) -> str | None:
         return base + path if path else None
 
-    resolved = json.loads(json.dumps(manifest))
+    resolved: dict[str, Any] = json.loads(json.dumps(manifest))
     resolved["base_url"] = base
     for outlet in resolved["publishers"]:
         outlet["feed_url"] = absolute(outlet["feed_path"])

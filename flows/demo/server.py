@@ -260,7 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("demo newsroom: " + format, *args)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("demo newsroom: %s", format % args)
 
 
 class DemoNewsroom:

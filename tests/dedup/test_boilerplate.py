@@ -6,13 +6,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common.storage import resolve
 from dedup.boilerplate import LineCounts, boilerplate_paragraphs, line_keys, source_keys, strip_boilerplate
-from dedup.dataset import resolve
 from dedup.engine import deduplicate
 from dedup.fingerprint import fingerprint
 from dedup.index import DedupIndex
 from dedup.records import EXPANDED, NEAR_DUPLICATE, ORIGINAL, Doc
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from dedup.engine import deduplicate
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, ORIGINAL, VERSION, Doc
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed" / "republished-with-explainer.txt"
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)

@@ -13,8 +13,8 @@ from dedup.fingerprint import (
     shingles,
 )
 from dedup.params import MinHashParams
-from dedup.synth import planted_corpus
 from dedup.text import paragraphs, words
+from tests.corpora.planted import planted_corpus
 
 TEXTS = [
     "Port workers walked out on Tuesday.\n\nThe union said the strike would last a week.",
@@ -26,7 +26,7 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 7)])
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7)])
 def test_signatures_equal_datasketch_leanminhash(num_perm: int, seed: int) -> None:
     params = MinHashParams(num_perm=num_perm, seed=seed)
     texts = TEXTS + [d.text for d in planted_corpus(20, seed=2).docs]

@@ -7,11 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from dedup.engine import deduplicate
 from dedup.index import DedupIndex
 from dedup.records import Doc
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 
 def _cluster_rows(root: Path) -> list[tuple[str, str]]:

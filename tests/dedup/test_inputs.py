@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dedup.errors import InputError, PermanentError
+from common.errors import PermanentError
+from dedup.errors import InputError
 from dedup.inputs import iter_doc_batches, iter_text_batches, load_docs
 
 ROWS = [

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flows_helpers import (
+
+from tests.flows.flows_helpers import (
     DAYS,
     FIRST_DAY,
     Backfilled,

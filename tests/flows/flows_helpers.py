@@ -13,8 +13,8 @@ from typing import Any
 
 import duckdb
 
-from dedup.synth import planted_corpus
 from flows.summary import BackfillSummary, RunSummary
+from tests.corpora.planted import planted_corpus
 
 TABLES = ("articles", "errors", "clusters", "links")
 FIRST_DAY = date(2026, 3, 1)

@@ -6,10 +6,9 @@ import json
 from typing import Any
 from uuid import UUID
 
-from flows_helpers import Backfilled, DemoRun
-
 from flows.artifacts import clusters_markdown
 from flows.summary import ClusterNews, RunSummary, counts_rows, merge_news
+from tests.flows.flows_helpers import Backfilled, DemoRun
 
 
 def news(cluster: str, size: int, *, created: bool = True) -> ClusterNews:

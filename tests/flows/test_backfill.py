@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from flows_helpers import (
+
+from common.storage import resolve
+from flows.backfill import day_window, days_between, is_done, mark_done, sources_key
+from tests.flows.flows_helpers import (
     DAYS,
     FIRST_DAY,
     Backfilled,
@@ -29,9 +32,6 @@ from flows_helpers import (
     table,
     write_warc,
 )
-
-from dedup.dataset import resolve
-from flows.backfill import day_window, days_between, is_done, mark_done, sources_key
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 

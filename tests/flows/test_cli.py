@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from flows_helpers import PlantedWarc
 
 from flows.cli import main
+from tests.flows.flows_helpers import PlantedWarc
 
 STORY = (
     "The city council approved the new transit budget on Tuesday after a long debate about bus "

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows_helpers import DemoRun
+
+from tests.flows.flows_helpers import DemoRun
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "consumers.md"
 ENGINES = ("duckdb", "polars", "pyarrow")

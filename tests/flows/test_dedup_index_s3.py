@@ -9,10 +9,10 @@ from collections import defaultdict
 import pyarrow.dataset as pads
 import pytest
 
-from dedup.dataset import list_files, resolve
+from common.storage import list_files, resolve
 from dedup.engine import deduplicate
 from dedup.index import DedupIndex, clear_cache
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 
 def test_batches_against_an_index_on_s3_give_the_clusters_of_one_pass(

@@ -38,6 +38,17 @@ def test_dockerfile_copies_what_exists() -> None:
     assert copied and all((ROOT / path).exists() for path in copied)
 
 
+def test_dockerfile_copies_every_package_of_the_wheel() -> None:
+    import tomllib
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = {pattern.rstrip("*") for pattern in find["include"]}
+    lines = (INFRA / "Dockerfile").read_text().splitlines()
+    copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
+    assert packages == {"common", "ingest", "dedup", "flows"}
+    assert packages <= copied
+
+
 def test_prefect_yaml_registers_the_four_deployments(
     prefect_api_url: str, subprocess_env: dict[str, str]
 ) -> None:

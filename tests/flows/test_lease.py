@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from flows.lease import (
     Lease,
     LeaseBusy,
@@ -154,12 +154,13 @@ def test_the_same_run_takes_its_own_lease_back(out: tuple[str, str | None]) -> N
 
 
 def test_hold_releases_on_error(out: tuple[str, str | None]) -> None:
-    with (
-        pytest.raises(RuntimeError),
-        hold(out[0], holder="r", what="w", ttl_s=30, wait_s=0, endpoint_url=out[1]),
-    ):
-        assert current(out) is not None
-        raise RuntimeError("the run failed")
+    def failing_run() -> None:
+        with hold(out[0], holder="r", what="w", ttl_s=30, wait_s=0, endpoint_url=out[1]):
+            assert current(out) is not None
+            raise RuntimeError("the run failed")
+
+    with pytest.raises(RuntimeError, match="the run failed"):
+        failing_run()
     assert current(out) is None
 
 

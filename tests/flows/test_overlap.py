@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows_helpers import DAYS, FIRST_DAY, Backfilled, PlantedWarc, cluster_partition
 
 from flows.lease import Lease, store_for
+from tests.flows.flows_helpers import DAYS, FIRST_DAY, Backfilled, PlantedWarc, cluster_partition
 
 LAST = FIRST_DAY + timedelta(days=DAYS - 1)
 

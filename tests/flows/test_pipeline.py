@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows_helpers import DemoRun
-
 import ingest.errors
 from flows.pipeline import pipeline
 from ingest.urls import article_id_for
+from tests.flows.flows_helpers import DemoRun
 
 
 def test_every_manifest_url_is_an_article_or_its_expected_error(demo_run: DemoRun) -> None:

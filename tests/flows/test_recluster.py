@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from flows_helpers import Backfilled, cluster_partition, rows, table
 
+from common.storage import resolve
 from dedup.cluster_ids import stable_ids
-from dedup.dataset import resolve
 from dedup.records import Assignment, Doc
 from dedup.tables import clusters_table, upsert_clusters
+from tests.flows.flows_helpers import Backfilled, cluster_partition, rows, table
 
 
 def a(article: str, cluster: str, original: str) -> Assignment:

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from local_site import LocalSite, Route, Serving, page_html, rss, sitemap, story
 
 from flows.cli import EXIT_BAD_INPUT, main
 from flows.summary import RunSummary
 from ingest.fetch import DEFAULT_USER_AGENT
 from ingest.urls import article_id_for
+from tests.flows.local_site import LocalSite, Route, Serving, page_html, rss, sitemap, story
 
 MODIFIED = "Thu, 19 Mar 2026 12:00:00 GMT"
 

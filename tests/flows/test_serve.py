@@ -12,11 +12,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from flows_helpers import PlantedWarc, table
 
 from flows.cli import main
 from flows.deployments import BACKFILL, DEDUP, PIPELINE, REEXTRACT, ServeError, check, deployments
 from flows.settings import Settings
+from tests.flows.flows_helpers import PlantedWarc, table
 
 
 def test_deployments_carry_the_sources_and_the_schedule_of_the_settings() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from dedup.errors import PermanentError, TransientError
+from common.errors import PermanentError, TransientError
 from flows.tasks import failure_rows, file_stem, retry_if_transient
 from ingest.errors import FetchUnavailable, HttpStatusError
 
@@ -26,10 +26,9 @@ def test_retry_only_transient_failures() -> None:
     wrapped = PermanentError("gave up")
     wrapped.__cause__ = TransientError("net")
     assert not retry_if_transient(None, None, failed(wrapped))
-    try:
-        raise RuntimeError("store wrapper") from TransientError("throttled")
-    except RuntimeError as exc:
-        assert retry_if_transient(None, None, failed(exc))
+    chained = RuntimeError("store wrapper")
+    chained.__cause__ = TransientError("throttled")  # as `raise ... from` sets it
+    assert retry_if_transient(None, None, failed(chained))
 
 
 def test_failure_rows_keep_every_input() -> None:

@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ingest_helpers import Response, Site, not_modified, routes
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.archive import RawArchive
 from ingest.fetch import FetchConfig
+from tests.ingest.ingest_helpers import Response, Site, not_modified, routes
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import article_html
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.archive import RawArchive
 from ingest.errors import ArchiveError
 from ingest.records import PageRef, RawPage
 from ingest.warc import iter_warc
+from tests.ingest.ingest_helpers import article_html
 
 
 def raw_page(url: str = "https://herald.example/a", body: bytes | None = None) -> RawPage:

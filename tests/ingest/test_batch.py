@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import STORY, Site, article_html
 
 import ingest.batch
 from ingest.archive import RawArchive
@@ -13,6 +12,7 @@ from ingest.errors import ArchiveError
 from ingest.fetch import FetchConfig
 from ingest.records import PageRef, RawPage
 from ingest.urls import article_id_for, source_for
+from tests.ingest.ingest_helpers import STORY, Site, article_html
 
 
 def raw(url: str, body: bytes, ctype: str = "text/html") -> RawPage:

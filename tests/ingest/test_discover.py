@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import BILLION_LAUGHS, Site, atom_feed, news_sitemap, rss_feed
 
 from ingest.discover import discover_refs, iter_pages
 from ingest.errors import BadFeed, DiscoveryError
 from ingest.feeds import parse_feed
 from ingest.fetch import FetchConfig
 from ingest.sitemaps import parse_sitemap
+from tests.ingest.ingest_helpers import BILLION_LAUGHS, Site, atom_feed, news_sitemap, rss_feed
 
 
 def by_path(site: Site, refs: list) -> dict:

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from ingest_helpers import STORY, article_html
 
 from ingest.errors import NoArticle, NotHtml
 from ingest.extract import extract_page
 from ingest.records import PageRef, RawPage
 from ingest.text import content_hash
 from ingest.urls import article_id_for
+from tests.ingest.ingest_helpers import STORY, article_html
 
 FETCHED = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 GERMAN = [

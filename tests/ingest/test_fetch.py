@@ -4,7 +4,6 @@ import dataclasses
 import time
 
 import pytest
-from ingest_helpers import Site
 
 from ingest.archive import RawArchive
 from ingest.batch import ingest_refs
@@ -12,6 +11,7 @@ from ingest.errors import FetchUnavailable, HttpStatusError, NotHtml, Refused
 from ingest.fetch import FetchConfig, fetch_document, fetch_pages
 from ingest.records import PageRef, RawPage
 from ingest.urls import source_for
+from tests.ingest.ingest_helpers import Site
 
 # path -> (stage, kind) it must end as; None means it must become an article.
 CASES: dict[str, tuple[str, str] | None] = {
@@ -175,7 +175,7 @@ def test_fetch_pages_works_inside_a_running_loop(site: Site, fetch_config: Fetch
 
 
 def test_config_rejects_nonsense():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         FetchConfig(timeout_s=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be at least 1"):
         FetchConfig(concurrency=0)

@@ -5,12 +5,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest_helpers import STORY, article_html
-
 from ingest.archive import RawArchive
 from ingest.batch import ingest_pages
 from ingest.discover import iter_pages
 from ingest.records import ErrorRecord, RawPage
+from tests.ingest.ingest_helpers import STORY, article_html
 
 
 def test_saved_pages_folder(tmp_path: Path):

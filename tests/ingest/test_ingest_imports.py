@@ -8,7 +8,6 @@ MODULES = [
     "ingest.batch",
     "ingest.config",
     "ingest.discover",
-    "ingest.evaluate",
     "ingest.extract",
     "ingest.fetch",
     "ingest.pool",

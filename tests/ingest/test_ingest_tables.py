@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from dedup.dataset import SCHEMA_VERSION_KEY, resolve
+from common.storage import SCHEMA_VERSION_KEY, resolve
 from ingest.failures import error_record
 from ingest.records import Article
 from ingest.tables import ARTICLES_SCHEMA, read_article_ids, write_articles, write_errors

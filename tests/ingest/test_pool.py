@@ -6,7 +6,6 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from ingest_helpers import STORY, article_html, crashing_extract
 
 from ingest import pool
 from ingest.archive import RawArchive
@@ -14,6 +13,7 @@ from ingest.batch import ingest_pages
 from ingest.pool import ExtractJobs, Failure
 from ingest.records import Article, PageRef, RawPage
 from ingest.urls import source_for
+from tests.ingest.ingest_helpers import STORY, article_html, crashing_extract
 
 
 def raw(url: str, body: bytes) -> RawPage:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from ingest_helpers import Site
 
-from dedup.dataset import list_files, resolve
+from common.storage import list_files, resolve
 from ingest.archive import RawArchive
 from ingest.batch import ingest_refs
 from ingest.fetch import FetchConfig
@@ -15,6 +14,7 @@ from ingest.records import PageRef
 from ingest.reextract import reextract
 from ingest.tables import write_articles
 from ingest.urls import source_for
+from tests.ingest.ingest_helpers import Site
 
 PAGES = ["ferry.html", "budget.html", "pier.html", "moved.html", "relative.html"]
 

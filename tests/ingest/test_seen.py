@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest import seen as seen_module
 from ingest.seen import SeenUrls, load_seen_urls, save_seen_urls, url_key
 

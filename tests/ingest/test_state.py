@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest_helpers import Site
-
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.discover import discover_refs
 from ingest.fetch import FetchConfig
 from ingest.state import DocumentState, FetchState, load_fetch_state, save_fetch_state
+from tests.ingest.ingest_helpers import Site
 
 
 def sent(site: Site, path: str) -> list[dict[str, str]]:

@@ -4,13 +4,12 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest_helpers import STORY, article_html
-
 from ingest.archive import RawArchive
 from ingest.batch import ingest_pages
 from ingest.discover import iter_pages
 from ingest.records import ErrorRecord, RawPage
 from ingest.warc import WarcStats, iter_warc, read_warc_record
+from tests.ingest.ingest_helpers import STORY, article_html
 
 
 def write_warc(path: Path, records: list[tuple[str, str, int, str, bytes]]) -> None:

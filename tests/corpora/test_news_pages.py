@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ingest.extract import extract_page
 from ingest.records import PageRef, RawPage
-from ingest.synth import news_pages
+from tests.corpora.news_pages import news_pages
 
 
 def test_pages_look_like_news_pages_and_extract_to_their_story():

@@ -9,6 +9,7 @@ file instead of adding one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import uuid
@@ -21,13 +22,20 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from dedup.errors import CopydeskError, PermanentError, TransientError
+from common.errors import CopydeskError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
 #: Version of the output tables' schemas, stored in every file's metadata.
 SCHEMA_VERSION = "1"
 SCHEMA_VERSION_KEY = b"copydesk.schema_version"
+
+
+def stable_name(keys: Iterable[str]) -> str:
+    """A file name part that depends only on the set of `keys`, in any order: the first 16 hex digits
+    of the sha1 of the sorted keys joined by newlines. Writing the same rows again so replaces the file
+    instead of adding one; the recipe never changes, so existing roots keep their file names."""
+    return hashlib.sha1("\n".join(sorted(keys)).encode("utf-8")).hexdigest()[:16]
 
 
 class StorageError(CopydeskError):
@@ -150,6 +158,37 @@ def list_files(loc: Location, suffix: str = ".parquet") -> list[str]:
         for i in infos
         if i.type == pafs.FileType.File and i.path.endswith(suffix) and "/.tmp-" not in i.path
     )
+
+
+def partition_files(
+    loc: Location, values: Iterable[str], *, column: str = "date", files: list[str] | None = None
+) -> list[str]:
+    """The files under `loc` (or among `files`, paths as `list_files` gives them) that lie in one of the
+    Hive partitions ``<column>=<value>`` for `values`, in their listed order.
+
+    pyarrow's Hive partitioning parses the paths and a filter on `column` picks the fragments; no file
+    is opened (the dataset is given its schema, so none is read to infer it).
+    """
+    import pyarrow.dataset as pads
+
+    files = list_files(loc) if files is None else files
+    wanted = sorted({str(v) for v in values})
+    if not files or not wanted:
+        return []
+    schema = pa.schema([pa.field(column, pa.string())])
+    try:
+        ds = pads.dataset(
+            files,
+            schema=schema,
+            filesystem=loc.fs,
+            format="parquet",
+            partitioning=pads.partitioning(schema, flavor="hive"),
+            partition_base_dir=loc.path,
+        )
+        picked = {f.path for f in ds.get_fragments(filter=pads.field(column).isin(pa.array(wanted)))}
+    except (OSError, pa.ArrowException) as exc:
+        raise _translate(exc, f"cannot list the partitions of {loc.uri}") from exc
+    return [f for f in files if f in picked]
 
 
 def read_dataset(loc: Location, *, columns: Iterable[str] | None = None) -> pa.Table | None:

@@ -1,6 +1,6 @@
 """`make bench`: speed of Copydesk beside a baseline measured in the same run, as ratios.
 
-    python -m flows.bench [--data ../shared/data] [--sizes 100000] [--out docs/benchmarks.md]
+    python -m benches.speed [--data ../shared/data] [--sizes 100000] [--out docs/benchmarks.md]
 
 - fingerprinting (normalise, shingle, MinHash 128 permutations, anchors) of ~700-word articles,
   one process, against datasketch's `MinHash.update_batch` path on the same texts;
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dedup.report import commit, replace_section
+from benches.sections import commit, replace_section
 
 
 def _texts(data: Path, n: int, words: int) -> list[str]:
-    from dedup.synth import newswire_paragraphs, planted_corpus
+    from tests.corpora.planted import newswire_paragraphs, planted_corpus
 
     news = data / "news" / "reuters21578.jsonl.gz"
     paras = list(newswire_paragraphs(str(news))) if news.exists() else None
@@ -74,7 +74,7 @@ def bench_dedup(data: Path, n_stories: int, workdir: Path, *, lsh_baseline: bool
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from dedup.synth import planted_corpus
+    from tests.corpora.planted import planted_corpus
 
     # The project's own vocabulary: the newswire set has too few paragraphs for unrelated stories at
     # scale. Written in slices of 50,000 stories so the generator never holds the whole corpus.
@@ -130,10 +130,10 @@ def bench_incremental(corpus: Path, out: Path, *, batch: int = 1000) -> dict[str
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
 
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from dedup.index import DedupIndex, clear_cache
     from dedup.records import Doc
-    from dedup.synth import planted_corpus
+    from tests.corpora.planted import planted_corpus
 
     # A scheduled run's batch: articles published on the history's last day, a third of them
     # copies of its most recent articles (the window reaches back 30 days).
@@ -253,15 +253,15 @@ def render(fp: dict[str, float], dedups: list[dict[str, float]], inc: dict[str, 
 
 
 _METHOD = (
-    "How these were made (`python -m flows.bench --sizes 70000,700000`, about 20 minutes): the "
+    "How these were made (`python -m benches.speed --sizes 70000,700000`, about 20 minutes): the "
     "fingerprint texts are ~700-word articles cut from Reuters-21578 paragraphs; the dedup corpora are "
-    "the project's own synthetic news (`dedup.synth`: a 40,000-word Zipf vocabulary, stories of ~500 "
-    "words, 20% of them with 1-4 planted copies: near-duplicates, expanded, excerpts and versions over "
-    "30 days), written as Parquet and deduplicated by `copydesk dedup` in a child process whose peak "
-    "RSS is read from the kernel (`wait4`). The datasketch baseline is only the index step of the "
-    "common recipe (insert and query 128-permutation signatures at threshold 0.8), timed on up to "
-    "100,000 articles and scaled linearly. The incremental batch is published on the history's last "
-    "day: 2/3 new stories, 1/3 copies of the most recent history articles with an explainer appended; "
+    "the project's own synthetic news (`tests.corpora.planted`: a 40,000-word Zipf vocabulary, stories of"
+    " ~500 words, 20% of them with 1-4 planted copies: near-duplicates, expanded, excerpts and versions "
+    "over 30 days), written as Parquet and deduplicated by `copydesk dedup` in a child process whose peak"
+    " RSS is read from the kernel (`wait4`). The datasketch baseline is only the index step of the common"
+    " recipe (insert and query 128-permutation signatures at threshold 0.8), timed on up to 100,000 "
+    "articles and scaled linearly. The incremental batch is published on the history's last day: 2/3 new "
+    "stories, 1/3 copies of the most recent history articles with an explainer appended; "
     '"copies found" counts those that came out as `expanded` copies of their source\'s original (the '
     "rest are copies of articles that are themselves excerpts or versions, labelled otherwise). "
     '"Reading the store" is a fresh process that opens the index\'s lookup segments and reads only the '

@@ -1,6 +1,6 @@
 """`make eval-extract`: extraction quality of Copydesk beside bare trafilatura, on the same pages, in one run.
 
-    python -m ingest.evaluate [PAGES_DIR] [--out docs/benchmarks.md] [--limit N]
+    python -m benches.extraction [PAGES_DIR] [--out docs/benchmarks.md] [--limit N]
 
 PAGES_DIR (default ``../shared/data/extraction/scrapinghub-aeb``, relative to the repository)
 holds ``html/<id>.html[.gz]`` and ``ground-truth.json`` (id -> {articleBody, url}); when it is
@@ -23,6 +23,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -33,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dedup.report import commit, replace_section
+from benches.sections import BENCHMARKS_MD, DATA_ROOT, commit, replace_section
 from ingest.errors import IngestError
 from ingest.extract import DEFAULT_OPTIONS, extract_page
 from ingest.records import PageRef, RawPage
@@ -41,8 +42,7 @@ from ingest.urls import source_for
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared/data/extraction/scrapinghub-aeb"
+DEFAULT_DATA = DATA_ROOT / "extraction/scrapinghub-aeb"
 SECTION = "## Extraction (`make eval-extract`)"
 _TOKEN = re.compile(r"\w+")
 _PUBLISHED_KEYS = ("article:published_time", "og:article:published_time", "datepublished")
@@ -284,15 +284,15 @@ def render(report: Report, *, commit: str, data: str) -> str:
     return "\n".join(lines)
 
 
-def git_commit(repo: Path = REPO) -> str:
-    """The commit the figures are measured on (see `dedup.report.commit`)."""
+def git_commit(repo: Path | None = None) -> str:
+    """The commit the figures are measured on (see `benches.sections.commit`)."""
     return commit(repo)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help="the page set")
-    ap.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md", help="file to update")
+    ap.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="file to update")
     ap.add_argument("--limit", type=int, default=None, help="evaluate the first N pages only")
     args = ap.parse_args(argv)
     if not (args.data / "ground-truth.json").exists():
@@ -302,9 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("htmldate").setLevel(logging.ERROR)
     pages = load_pages(args.data, limit=args.limit)
     report = evaluate(pages)
-    shown = args.data.resolve()
-    shown_text = str(shown.relative_to(REPO.parent)) if shown.is_relative_to(REPO.parent) else str(shown)
-    section = render(report, commit=git_commit(), data=f"../{shown_text}")
+    section = render(report, commit=git_commit(), data=os.path.relpath(args.data))
     print(section)
     if args.limit is None:
         replace_section(args.out, SECTION, section)

@@ -25,10 +25,10 @@ def news_pages(
 ) -> dict[str, bytes]:
     """`n` article pages on `hosts` publishers, by URL path ``/<host>/<publisher>/<yyyy>/<mm>/<slug>.html``.
 
-    Stories are cut from `paragraphs` (real newswire text) when given, else from `dedup.synth`'s
+    Stories are cut from `paragraphs` (real newswire text) when given, else from `tests.corpora.planted`'s
     vocabulary; the same arguments give the same pages.
     """
-    from dedup.synth import planted_corpus
+    from tests.corpora.planted import planted_corpus
 
     corpus = planted_corpus(n, copy_rate=0.0, mean_words=550, seed=seed, paragraphs=paragraphs)
     rng = random.Random(seed)

@@ -6,6 +6,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+#: The evaluation data, beside the repository; paths are relative to the working directory, the
+#: repository's root, from which `make eval` / `make bench` run `python -m benches.X`.
+DATA_ROOT = Path("../shared/data")
+BENCHMARKS_MD = Path("docs/benchmarks.md")
+
 
 def commit(repo: Path | None = None) -> str:
     """``git rev-parse --short HEAD`` of `repo` (``+dirty`` with uncommitted changes), or ``unknown``."""

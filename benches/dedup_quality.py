@@ -20,9 +20,9 @@ from dataclasses import replace
 from math import comb
 from pathlib import Path
 
+from benches.sections import commit, replace_section
 from dedup.params import DedupParams, MatchParams
 from dedup.records import EXCERPT, EXPANDED, NEAR_DUPLICATE, Assignment, Doc
-from dedup.report import commit, replace_section
 
 #: How the labels' kinds of copy map onto Copydesk's relations.
 EXPECTED_RELATION = {
@@ -194,7 +194,7 @@ def render(out: dict[str, object], hard: dict[str, object], unstripped: dict[str
         + row("updates (`version`) joined to their original", "versions_joined_to_original")
         + row("unrelated stories wrongly joined", "singletons_wrongly_joined")
         + f"| seconds for {out['articles']} articles | {out['seconds']} | - |\n\n"
-        "*Hardened* (`dedup.evaluate.harden`) is the same set with what the held-out sets are said to "
+        "*Hardened* (`benches.dedup_quality.harden`) is the same set with what the held-out sets are said to "
         "have and the dev set lacks: every source prints a ~90-word footer of its own under each "
         'article, and each article carries an ad line and two "Related:" headlines inside its body. '
         "With boilerplate stripping off (`boilerplate_min_texts` above any source's size) the hardened "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.evaluate import (
+from benches.extraction import (
     DEFAULT_DATA,
     SECTION,
     evaluate,

@@ -2,9 +2,10 @@
 
 Stories are made of sentences drawn from a vocabulary written for the project (Zipf-weighted, so
 common words repeat as in real text), or cut from real newswire text when a source of paragraphs
-is given (../shared/data/news in the benchmarks). Each planted copy is one of DESIGN.md's kinds:
-near-duplicate (a few words changed), expanded (the story plus added paragraphs), excerpt (its
-first paragraphs), plus versions (some paragraphs kept, new ones between) that must not cluster.
+is given (../shared/data/news in the benchmarks). Each planted copy is one of the relations
+(docs/architecture.md): near-duplicate (a few words changed), expanded (the story plus added
+paragraphs), excerpt (its first paragraphs), plus versions (some paragraphs kept, new ones
+between) that must not cluster.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`make bench`, ingestion: fetch + archive + extract beside a bare trafilatura loop; memory, 20,000 pages.
 
-    python -m flows.bench_ingest [--data ../shared/data] [--pages 1000] [--memory-pages 20000]
+    python -m benches.ingest_speed [--data ../shared/data] [--pages 1000] [--memory-pages 20000]
                                  [--workers 2] [--out docs/benchmarks.md]
 
 - 1,000 generated article pages (20-60 KB of HTML each: styles, scripts, menus, related links,
@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.evaluate import REPO, git_commit, replace_section
-from ingest.synth import news_pages
+from benches.extraction import git_commit
+from benches.sections import BENCHMARKS_MD, DATA_ROOT, replace_section
+from tests.corpora.news_pages import news_pages
 
 if TYPE_CHECKING:
     from ingest.records import RawPage
@@ -42,7 +43,7 @@ HOSTS = 20
 
 def make_pages(n: int, *, data: Path) -> dict[str, bytes]:
     """The bench's pages: real newswire paragraphs when ../shared/data/news is there."""
-    from dedup.synth import newswire_paragraphs
+    from tests.corpora.planted import newswire_paragraphs
 
     news = data / "news" / "reuters21578.jsonl.gz"
     paragraphs = list(newswire_paragraphs(str(news))) if news.exists() else None
@@ -135,7 +136,7 @@ def bench_single(raws: list[RawPage], rate: Rate) -> None:
 
 def bench_pipeline(urls: list[str], *, workers: int, archive_at: Path, server_pid: int, rate: Rate) -> int:
     """`ingest_refs` over `urls` into a fresh archive; CPU counts this process, the workers and the server."""
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from ingest.archive import RawArchive
     from ingest.batch import ingest_refs
     from ingest.fetch import FetchConfig
@@ -177,7 +178,7 @@ def bench_memory(pages_dir: Path, total: int) -> dict[str, float]:
         [
             sys.executable,
             "-m",
-            "flows.bench_ingest",
+            "benches.ingest_speed",
             "--memory-run",
             str(pages_dir),
             "--memory-pages",
@@ -186,7 +187,6 @@ def bench_memory(pages_dir: Path, total: int) -> dict[str, float]:
         capture_output=True,
         text=True,
         check=True,
-        cwd=REPO,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -258,7 +258,8 @@ def render(f: dict[str, float], *, bare: Rate, single: Rate, ours: Rate, workers
             SECTION,
             "",
             f"{int(f['pages'])} generated article pages ({f['mean_kb']:.0f} KB of HTML on average, "
-            f"`ingest.synth`) on {HOSTS} loopback hosts, politeness delays off; {os.cpu_count()} cores, "
+            f"`tests.corpora.news_pages`) on {HOSTS} loopback hosts, politeness delays off; "
+            f"{os.cpu_count()} cores, "
             f"{time.strftime('%Y-%m-%d')}, load average {f['load_before']:.1f} before and "
             f"{f['load_after']:.1f} after (the machine is shared: other work on it takes cores from the "
             f"pool, not from the one-process baseline). Best of {int(f['repeats'])} interleaved runs. The "
@@ -305,12 +306,12 @@ def render(f: dict[str, float], *, bare: Rate, single: Rate, ours: Rate, workers
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared/data")
+    ap.add_argument("--data", type=Path, default=DATA_ROOT)
     ap.add_argument("--pages", type=int, default=1000)
     ap.add_argument("--memory-pages", type=int, default=20_000, help="0 to skip the memory check")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md")
+    ap.add_argument("--out", type=Path, default=BENCHMARKS_MD)
     ap.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--memory-run", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -337,11 +338,10 @@ def main(argv: list[str] | None = None) -> int:
             (site / path[1:]).parent.mkdir(parents=True, exist_ok=True)
             (site / path[1:]).write_bytes(body)
         server = subprocess.Popen(
-            [sys.executable, "-m", "flows.bench_ingest", "--serve", str(site)],
+            [sys.executable, "-m", "benches.ingest_speed", "--serve", str(site)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=REPO,
         )
         try:
             assert server.stdout is not None
