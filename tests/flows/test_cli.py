@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -68,17 +67,6 @@ def test_dedup_twice_replaces_rows(tmp_path: Path) -> None:
         f"select count(*) from read_parquet('{out}/clusters/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
     assert count == len(ROWS)
-
-
-def test_dedup_twice_in_one_process_logs_each_line_once(tmp_path: Path) -> None:
-    from rich.logging import RichHandler
-
-    source = write_jsonl(tmp_path / "in.jsonl", ROWS)
-    assert main(["dedup", str(source), "--out", str(tmp_path / "one")]) == 0
-    assert main(["dedup", str(source), "--out", str(tmp_path / "two")]) == 0
-    for name in ("dedup", "flows"):
-        handlers = [h for h in logging.getLogger(name).handlers if isinstance(h, RichHandler)]
-        assert len(handlers) == 1, name
 
 
 @pytest.mark.parametrize(
