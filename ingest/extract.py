@@ -2,9 +2,15 @@
 
 Where each field comes from, best first:
 
-- text: trafilatura's main text (settings in `ExtractOptions`, chosen on the extraction
-  benchmark, `python -m benches.extraction`), its first line dropped when it is the headline (dedup
-  judges the body, and a wire copy with a new headline is still the same story).
+- text: the extraction chain (`ingest.chain`): trafilatura's fast path, then, only where it returns
+  too little for the page, trafilatura with its fallbacks, readability-lxml, jusText, the JSON-LD
+  ``articleBody``, the page's largest text block; the stage is kept as ``extractor``. Its first
+  line is dropped when it is the headline (dedup judges the body, and a wire copy with a new
+  headline is still the same story).
+- a page is refused (`NoArticle`) only when no stage finds an article text on it and the page is not
+  an article: a gallery, a video page, an index of links, a page with no body (the reason says
+  which, `ingest.pageshape.classify`). A short text on a page that declares itself an article
+  (JSON-LD article type, ``og:type`` article) is kept: a brief is an article.
 - title, author, site name: trafilatura's metadata helpers (which clean ``| Site`` suffixes and
   find bylines), then JSON-LD headline / og:title, the feed's title.
 - published_at: a page date stating its zone (JSON-LD, article:published_time, <time>), the
@@ -23,9 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ingest.chain import DEFAULT_OPTIONS, ExtractOptions, Extracted, run_chain
 from ingest.decode import decode_html, header_charset, html_content_type
 from ingest.errors import ExtractError, NoArticle, NotHtml
-from ingest.htmlmeta import PageMeta, read_meta
+from ingest.htmlmeta import ARTICLE_TYPES, PageMeta, read_meta
+from ingest.pageshape import classify
 from ingest.records import Article, RawPage
 from ingest.text import clean_inline, content_hash, normalize_language, normalize_text, word_count
 from ingest.timeutil import parse_datetime
@@ -33,8 +41,10 @@ from ingest.urls import article_id_for
 
 log = logging.getLogger(__name__)
 
-#: Pages with fewer words of article text are not articles (menus, galleries, paywalls, errors).
+#: A text of fewer words is kept only on a page that declares itself an article (a brief).
 MIN_WORDS = 30
+#: ...and never one of fewer words than this.
+MIN_BRIEF_WORDS = 15
 #: trafilatura's and its helpers' caches are cleared every this many pages, so memory stays flat.
 RESET_CACHES_EVERY = 1000
 #: Largest HTML body extracted.
@@ -77,29 +87,6 @@ def _reset_caches() -> None:
         htmldate_log.setLevel(level)
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractOptions:
-    """How trafilatura extracts the main text.
-
-    The defaults were chosen on the extraction benchmark (181 real pages, ``python -m
-    benches.extraction``): fast mode (no readability / jusText fallback) with `favor_recall` scored a
-    higher word F1 there than trafilatura's defaults, at about 1.5x their speed.
-    """
-
-    fast: bool = True
-    favor_recall: bool = True
-    favor_precision: bool = False
-    include_tables: bool = True
-
-    def describe(self) -> str:
-        """A short label, e.g. for benchmark tables: ``fast,recall,tables``."""
-        names = ("fast", "favor_recall", "favor_precision", "include_tables")
-        return ",".join(n.removeprefix("favor_").removeprefix("include_") for n in names if getattr(self, n))
-
-
-DEFAULT_OPTIONS = ExtractOptions()
-
-
 @dataclass(slots=True)
 class _DocMeta:
     title: str | None = None
@@ -124,32 +111,22 @@ def extract_page(
         NoArticle: no article text in it.
         ExtractError: the page could not be processed at all.
     """
-    import trafilatura
-
     if next(_pages_seen) % RESET_CACHES_EVERY == 0:
         _reset_caches()
     _check_html(page)
     html, codec = decode_html(page.body, declared=header_charset(page.headers))
     tree = _parse(html, url=page.final_url)
     meta = read_meta(tree, url=page.final_url)
+    found = run_chain(tree, html, url=page.final_url, meta=meta, options=options, min_words=min_words)
+    if not found.text.strip() and found.error is not None:
+        exc = found.error
+        raise ExtractError(f"extraction failed on {page.final_url}: {type(exc).__name__}: {exc}") from exc
     try:
-        doc: Any = trafilatura.bare_extraction(
-            tree,
-            url=page.final_url,
-            with_metadata=False,
-            include_comments=False,
-            include_tables=options.include_tables,
-            fast=options.fast,
-            favor_recall=options.favor_recall,
-            favor_precision=options.favor_precision,
-        )
-        if doc is None:
-            raise NoArticle(f"no article text found in {page.final_url}")
         need_day = meta.published_at is None and page.ref.published_at is None
         doc_meta = _doc_meta(tree, url=page.final_url, need_day=need_day)
     except (ValueError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise ExtractError(f"trafilatura failed on {page.final_url}: {type(exc).__name__}: {exc}") from exc
-    return _article(page, doc.text or "", doc_meta, meta, min_words=min_words, codec=codec)
+    return _article(page, tree, found, doc_meta, meta, min_words=min_words, codec=codec)
 
 
 def _doc_meta(tree: Any, *, url: str, need_day: bool) -> _DocMeta:
@@ -217,14 +194,14 @@ def _parse(html: str, *, url: str) -> Any:
 
 
 def _article(
-    page: RawPage, text: str, doc: _DocMeta, meta: PageMeta, *, min_words: int, codec: str
+    page: RawPage, tree: Any, found: Extracted, doc: _DocMeta, meta: PageMeta, *, min_words: int, codec: str
 ) -> Article:
     ref = page.ref
     title = clean_inline(doc.title) or meta.title or ref.title
-    text = _strip_headline(text.strip(), [title, meta.title, ref.title])
+    text = _strip_headline(found.text.strip(), [title, meta.title, ref.title])
     words = word_count(text)
     if words < min_words:
-        raise NoArticle(f"{page.final_url} has {words} words of text, fewer than {min_words}")
+        _check_brief(page, tree, meta, words)
     extra: dict[str, str] = {"charset": codec}
     if page.final_url != ref.url:
         extra["final_url"] = page.final_url
@@ -246,7 +223,19 @@ def _article(
         description=clean_inline(doc.description, limit=2000) or meta.description,
         extra=extra,
         source_priority=ref.priority,
+        extractor=found.stage,
     )
+
+
+def _check_brief(page: RawPage, tree: Any, meta: PageMeta, words: int) -> None:
+    """Raise `NoArticle`, saying what the page is, unless its short text is an article's (a brief)."""
+    kind = classify(tree, meta.declared_types)
+    declared = bool(meta.declared_types & (ARTICLE_TYPES | {"article"}))
+    if kind.kind == "page" and declared and words >= MIN_BRIEF_WORDS:
+        return
+    if not words:
+        raise NoArticle(f"no article text found in {page.final_url}: {kind.reason()}")
+    raise NoArticle(f"{page.final_url} is {kind.reason()} ({words} words extracted)")
 
 
 def _strip_headline(text: str, titles: list[str | None]) -> str:

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -76,13 +76,22 @@ class PageMeta:
     site_name: str | None = None
     language: str | None = None
     description: str | None = None
+    #: the JSON-LD ``articleBody`` (or ``text``) the publisher states, tags stripped
+    article_body: str | None = None
+    #: what the page says it is: ``og:type`` and the JSON-LD ``@type``s, lower case
+    declared_types: set[str] = field(default_factory=set)
 
 
 def read_meta(tree: Any, *, url: str) -> PageMeta:
     """Read `PageMeta` from an lxml HTML tree of the page fetched at `url`."""
     meta = _meta_tags(tree)
-    ld = list(_jsonld_articles(tree))
+    blocks = list(_jsonld_blocks(tree))
+    ld = [obj for data in blocks for obj in _walk_articles(data, depth=0)]
     out = PageMeta()
+    out.declared_types = {t for data in blocks for t in _walk_types(data, depth=0)}
+    if meta.get("og:type"):
+        out.declared_types.add(meta["og:type"].lower())
+    out.article_body = _first(_plain(_ld_str(o.get("articleBody")) or _ld_str(o.get("text"))) for o in ld)
     out.canonical_url = _canonical(tree, meta, url)
     out.title = clean_inline(_first(_ld_str(o.get("headline")) for o in ld) or meta.get("og:title"))
     out.author = clean_inline(_first(_ld_name(o.get("author")) for o in ld) or _not_url(meta.get("author")))
@@ -137,8 +146,8 @@ def _canonical(tree: Any, meta: dict[str, str], url: str) -> str | None:
     return None
 
 
-def _jsonld_articles(tree: Any) -> Iterator[dict[str, Any]]:
-    """Article-typed JSON-LD objects of the page, including those inside ``@graph``."""
+def _jsonld_blocks(tree: Any) -> Iterator[Any]:
+    """The parsed JSON-LD blocks of the page (unparseable ones skipped)."""
     for script in tree.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
@@ -149,7 +158,37 @@ def _jsonld_articles(tree: Any) -> Iterator[dict[str, Any]]:
         except ValueError:
             log.debug("unparseable JSON-LD block skipped")
             continue
-        yield from _walk_articles(data, depth=0)
+        yield data
+
+
+def _walk_types(data: Any, *, depth: int) -> Iterator[str]:
+    """The ``@type``s of JSON-LD objects, at the top, in ``@graph`` and in ``mainEntity``."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk_types(item, depth=depth + 1)
+        return
+    if not isinstance(data, dict):
+        return
+    types = data.get("@type")
+    yield from (t.lower() for t in (types if isinstance(types, list) else [types]) if isinstance(t, str))
+    for key in ("@graph", "mainEntity"):
+        if key in data:
+            yield from _walk_types(data[key], depth=depth + 1)
+
+
+def _plain(text: str | None) -> str | None:
+    """`text` without HTML tags (some publishers put markup in ``articleBody``)."""
+    if not text or "<" not in text:
+        return text
+    import lxml.etree
+    import lxml.html
+
+    try:
+        return lxml.html.fromstring(f"<div>{text}</div>").text_content().strip() or None
+    except (ValueError, lxml.etree.ParserError):
+        return None
 
 
 def _walk_articles(data: Any, *, depth: int) -> Iterator[dict[str, Any]]:

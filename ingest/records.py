@@ -58,6 +58,8 @@ class Article:
     extra: dict[str, str] = field(default_factory=dict)
     #: the publisher's priority from the sources file (higher wins ties when picking an original)
     source_priority: int | None = None
+    #: the extraction stage that gave the text (`ingest.chain.STAGES`: "fast", "full", ...)
+    extractor: str | None = None
 
 
 @dataclass(slots=True)

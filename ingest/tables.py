@@ -44,6 +44,7 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("site_name", pa.string()),
         # Added later: files written before it lack the column, read back as null (`read_articles`).
         pa.field("source_priority", pa.int32()),
+        pa.field("extractor", pa.string()),
     ]
 )
 #: `ARTICLES_SCHEMA` with its partition column, as read back: older files lacking a column read as null.
