@@ -74,6 +74,8 @@ class Extracted:
     text: str
     stage: str
     error: BaseException | None = None
+    #: words of the page's largest text block outside links (`ingest.pageshape.measure`)
+    largest_words: int = 0
 
 
 def run_chain(
@@ -100,15 +102,15 @@ def run_chain(
             log.debug("%s text of %s overshoots the page's largest block: not taken", stage, url)
             continue
         if words >= min_words and words >= ENOUGH_SHARE * yardstick:
-            return Extracted(text, stage, error)
+            return Extracted(text, stage, error, shape.largest_words if shape else 0)
         if words > best_words:
             best, best_words = Extracted(text, stage), words
     if stated >= min_words and stated > best_words and meta.article_body:
-        return Extracted(meta.article_body, "jsonld", error)
+        return Extracted(meta.article_body, "jsonld", error, shape.largest_words if shape else 0)
     shape = shape or measure(tree)
     if best_words < min_words <= shape.largest_words:
-        return Extracted(block_text(shape.largest), "block", error)
-    best.error = error
+        return Extracted(block_text(shape.largest), "block", error, shape.largest_words)
+    best.error, best.largest_words = error, shape.largest_words
     return best
 
 

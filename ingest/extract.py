@@ -33,7 +33,7 @@ from ingest.chain import DEFAULT_OPTIONS, ExtractOptions, Extracted, run_chain
 from ingest.decode import decode_html, header_charset, html_content_type
 from ingest.errors import ExtractError, NoArticle, NotHtml
 from ingest.htmlmeta import ARTICLE_TYPES, PageMeta, read_meta
-from ingest.pageshape import classify
+from ingest.pageshape import classify, measure
 from ingest.records import Article, RawPage
 from ingest.text import clean_inline, content_hash, normalize_language, normalize_text, word_count
 from ingest.timeutil import parse_datetime
@@ -43,8 +43,12 @@ log = logging.getLogger(__name__)
 
 #: A text of fewer words is kept only on a page that declares itself an article (a brief).
 MIN_WORDS = 30
-#: ...and never one of fewer words than this.
+#: ...and never one of fewer words than this, in the text and in the page's largest block (menus aside).
 MIN_BRIEF_WORDS = 15
+#: A text of fewer words, or from a page without a block of `min_words` outside links, is checked for
+#: coming from a gallery, a video page, an index of links.
+CHECK_KIND_BELOW = 250
+_DECLARED_ARTICLE = ARTICLE_TYPES | {"article"}
 #: trafilatura's and its helpers' caches are cleared every this many pages, so memory stays flat.
 RESET_CACHES_EVERY = 1000
 #: Largest HTML body extracted.
@@ -200,8 +204,8 @@ def _article(
     title = clean_inline(doc.title) or meta.title or ref.title
     text = _strip_headline(found.text.strip(), [title, meta.title, ref.title])
     words = word_count(text)
-    if words < min_words:
-        _check_brief(page, tree, meta, words)
+    if words < CHECK_KIND_BELOW or found.largest_words < min_words:
+        _check_kind(page, tree, meta, words, min_words)
     extra: dict[str, str] = {"charset": codec}
     if page.final_url != ref.url:
         extra["final_url"] = page.final_url
@@ -227,15 +231,29 @@ def _article(
     )
 
 
-def _check_brief(page: RawPage, tree: Any, meta: PageMeta, words: int) -> None:
-    """Raise `NoArticle`, saying what the page is, unless its short text is an article's (a brief)."""
-    kind = classify(tree, meta.declared_types)
-    declared = bool(meta.declared_types & (ARTICLE_TYPES | {"article"}))
-    if kind.kind == "page" and declared and words >= MIN_BRIEF_WORDS:
+def _check_kind(page: RawPage, tree: Any, meta: PageMeta, words: int, min_words: int) -> None:
+    """Raise `NoArticle`, saying what the page is, unless its short text is an article's."""
+    shape = measure(tree)
+    kind = classify(
+        tree,
+        meta.declared_types,
+        min_words=min_words,
+        article_types=_DECLARED_ARTICLE,
+        longest_paragraph=shape.longest_paragraph,
+    )
+    if kind.kind != "article":
+        if not words:
+            raise NoArticle(f"no article text found in {page.final_url}: {kind.reason()}")
+        raise NoArticle(f"{page.final_url} is {kind.reason()} ({words} words extracted)")
+    if words >= min_words:
         return
-    if not words:
-        raise NoArticle(f"no article text found in {page.final_url}: {kind.reason()}")
-    raise NoArticle(f"{page.final_url} is {kind.reason()} ({words} words extracted)")
+    declared = bool(meta.declared_types & _DECLARED_ARTICLE)
+    if declared and min(words, shape.largest_words) >= MIN_BRIEF_WORDS:
+        return  # a brief
+    raise NoArticle(
+        f"{page.final_url} has {words} words of article text, fewer than {min_words}, and does not "
+        f"declare itself an article (JSON-LD or og:type); the page holds {kind.words} words outside links"
+    )
 
 
 def _strip_headline(text: str, titles: list[str | None]) -> str:

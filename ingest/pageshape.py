@@ -10,9 +10,9 @@ whatever an extractor's rules make of it. Text runs of 15 characters or fewer ar
 not counted (menus, bylines, separators: never an article's bulk), which keeps the measure to one
 XPath query in C and a short loop (well under a millisecond on a 40 KB page).
 
-`classify` says what kind of page it is when it holds little text, so that a page is refused as
-"not an article" with a reason (a gallery, a video page, an index of links) rather than for its
-length alone.
+`classify` says what kind of page it is when its text is short, so that a page is refused as
+"not an article" with a reason (a gallery, a video page, an index of links, a page without a
+body) rather than for its length alone.
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ INLINE = frozenset(
 )
 #: Elements whose text is never an article's.
 SKIPPED = frozenset("script style noscript template select option button textarea head title".split())
-_RUNS = etree.XPath(
-    "//body//text()[string-length(normalize-space()) > 15]"
-    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
+_RUNS = etree.XPath(  # not only under <body>: a frameset page's <noframes> text has none
+    "//text()[string-length(normalize-space()) > 15]"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template or ancestor::head"
     " or ancestor::select or ancestor::button or ancestor::textarea or ancestor::a)]"
 )
 _ALL_RUNS = etree.XPath(
-    "//body//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
+    "//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::head)]"
 )
 _VIDEO_SRC = re.compile(r"youtube|vimeo|dailymotion|jwplayer|brightcove|\.mp4|\.m3u8", re.I)
 _LINE = re.compile(r"[ \t\r\f\v\u00a0]+")
@@ -50,6 +51,8 @@ class PageShape:
 
     largest_words: int = 0
     largest: Any = None
+    #: words of the largest run of text in one element, its child blocks aside (one paragraph)
+    longest_paragraph: int = 0
 
 
 def measure(tree: Any) -> PageShape:
@@ -71,7 +74,7 @@ def measure(tree: Any) -> PageShape:
         if parent is not None:
             blocks[parent] = blocks.get(parent, 0) + words
     block, words = max(blocks.items(), key=lambda item: item[1])
-    return PageShape(words, block)
+    return PageShape(words, block, max(counts.values()))
 
 
 def block_text(elem: Any) -> str:
@@ -93,51 +96,85 @@ def block_text(elem: Any) -> str:
     return "\n".join(line for line in lines if line)
 
 
+_VIDEO_TYPES = frozenset({"videoobject", "video.other", "video.movie", "video.episode", "video.tv_show"})
+_LINK_RUNS = etree.XPath("//a//text()[normalize-space()]")
+_IMAGES = etree.XPath("count(//img[not(ancestor::a)])")
+_VIDEOS = etree.XPath("//video | //iframe | //embed | //object")
+#: A page with at least this many pictures (outside links) and fewer words than this many per
+#: picture is a gallery.
+GALLERY_IMAGES = 4
+GALLERY_WORDS_PER_IMAGE = 8
+#: A run of text this long in one element is a paragraph, not a caption.
+PARAGRAPH_WORDS = 15
+
+
 @dataclass(slots=True)
 class PageKind:
-    """What a page with little text is, as far as its markup tells."""
+    """What a page is, as far as its markup tells: "article", or why not."""
 
-    kind: str  # "gallery", "video", "index" or "page"
+    kind: str  # "article", "gallery", "video", "index" or "empty"
     words: int  # words outside links on the whole page
     link_words: int
-    images: int
-    videos: int
+    images: int  # pictures outside links
+    videos: int  # <video> elements and embedded players of video hosts
 
     def reason(self) -> str:
-        counts = f"{self.words} words of text outside links"
+        counts = f"{_n(self.words, 'word')} of text outside links"
         if self.kind == "gallery":
-            return f"a gallery, not an article: {self.images} images and {counts}"
+            return f"a gallery, not an article: {_n(self.images, 'picture')} and {counts}"
         if self.kind == "video":
-            return f"a video page, not an article: {self.videos} video player(s) and {counts}"
+            return f"a video page, not an article: {_n(self.videos, 'video player')} and {counts}"
         if self.kind == "index":
-            return f"an index page, not an article: {self.link_words} words of links and {counts}"
-        return f"no article body: the whole page holds {counts}"
+            return f"an index page, not an article: {_n(self.link_words, 'word')} of links and {counts}"
+        if self.kind == "empty":
+            return f"no article body: the whole page holds {counts}"
+        return f"an article page with {counts}"
 
 
-def classify(tree: Any, declared: set[str]) -> PageKind:
-    """The kind of `tree`'s page from its media, links and `declared` types (og:type, JSON-LD @type)."""
-    words = link_words = 0
-    for run in _ALL_RUNS(tree):
-        count = word_count(run)
-        parent = run.getparent()
-        in_link = any(a.tag == "a" for a in (parent, *parent.iterancestors()) if isinstance(a.tag, str))
-        if run.is_tail and parent.tag == "a":
-            in_link = any(a.tag == "a" for a in parent.iterancestors() if isinstance(a.tag, str))
-        if in_link:
-            link_words += count
-        else:
-            words += count
-    images = sum(1 for _ in tree.iter("img"))
-    videos = sum(1 for _ in tree.iter("video")) + sum(
-        1 for e in tree.iter("iframe", "embed", "object") if _VIDEO_SRC.search(e.get("src") or e.get("data") or "")
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def classify(
+    tree: Any, declared: set[str], *, min_words: int, article_types: frozenset[str], longest_paragraph: int
+) -> PageKind:
+    """The kind of `tree`'s page, from its words in and out of links, pictures, video players and
+    `declared` types (``og:type``, JSON-LD ``@type``s, lower case).
+
+    Not an article: a page with fewer than `min_words` words outside links (a video page if it
+    has a player, a gallery if it has `GALLERY_IMAGES` pictures, an index if it has links, else
+    empty); a page declared a video and not an article (`article_types`); a page of
+    `GALLERY_IMAGES` or more pictures with fewer than `GALLERY_WORDS_PER_IMAGE` words per picture
+    and no paragraph of `PARAGRAPH_WORDS` words (`longest_paragraph`, from `measure`): a page
+    with a real paragraph of text is never a gallery.
+    """
+    all_words = sum(word_count(run) for run in _ALL_RUNS(tree))
+    link_words = sum(word_count(run) for run in _LINK_RUNS(tree))
+    words = max(0, all_words - link_words)
+    images = int(_IMAGES(tree))
+    videos = sum(
+        1
+        for e in _VIDEOS(tree)
+        if e.tag == "video" or _VIDEO_SRC.search(e.get("src") or e.get("data") or "")
     )
-    kinds = {t.lower() for t in declared}
-    if kinds & {"videoobject", "video.other", "video.movie", "video.episode", "video.tv_show"} or videos:
+    declared_video = bool(declared & _VIDEO_TYPES) and not declared & article_types
+    if words < min_words:
+        if videos or declared_video:
+            kind = "video"
+        elif images >= GALLERY_IMAGES:
+            kind = "gallery"
+        elif link_words >= min_words:
+            kind = "index"
+        else:
+            kind = "empty"
+    elif declared_video:
         kind = "video"
-    elif kinds & {"imagegallery", "mediagallery"} or images >= 4:
+    elif (
+        images >= GALLERY_IMAGES
+        and words < GALLERY_WORDS_PER_IMAGE * images
+        and longest_paragraph < PARAGRAPH_WORDS
+    ):
         kind = "gallery"
-    elif kinds & {"collectionpage", "itemlist", "website", "searchresultspage"} or link_words > 2 * words:
-        kind = "index"
     else:
-        kind = "page"
+        kind = "article"
     return PageKind(kind, words, link_words, images, videos)
