@@ -156,6 +156,8 @@ def _justext(html: str, *, language: str | None) -> str:
         if name:
             _stoplists[name] = justext.get_stoplist(name)
         else:  # unknown language: every stoplist, as trafilatura does
-            _stoplists[name] = frozenset(w for lang in justext.get_stoplists() for w in justext.get_stoplist(lang))
+            _stoplists[name] = frozenset(
+                w for lang in justext.get_stoplists() for w in justext.get_stoplist(lang)
+            )
     paragraphs = justext.justext(html.encode("utf-8"), _stoplists[name], encoding="utf-8")
     return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)

@@ -11,7 +11,8 @@ CopydeskError (common.errors)
     │   └── NotHtml(PermanentError)            a response that is not an HTML page
     ├── ArchiveError                   the raw archive could not keep a page
     └── ExtractError(PermanentError)
-        └── NoArticle                  a page with no article text in it
+        ├── NoArticle                  a page with no article text in it
+        └── ExtractTimeout             a page that took longer than the per-page limit to extract
 
 An error row is *final* (`is_final_kind`) when trying the page again would not help: one of these
 kinds, neither transient nor the archive's. Any other kind (a task lost, an unknown error) is not.
@@ -64,6 +65,10 @@ class ExtractError(IngestError, PermanentError):
 
 class NoArticle(ExtractError):
     """The page holds no article text."""
+
+
+class ExtractTimeout(ExtractError):
+    """Extracting the page took longer than the per-page limit (`ingest.pool.PAGE_CPU_LIMIT_S`)."""
 
 
 def _tree(root: type[IngestError]) -> dict[str, type[IngestError]]:

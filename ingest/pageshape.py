@@ -153,9 +153,7 @@ def classify(
     words = max(0, all_words - link_words)
     images = int(_IMAGES(tree))
     videos = sum(
-        1
-        for e in _VIDEOS(tree)
-        if e.tag == "video" or _VIDEO_SRC.search(e.get("src") or e.get("data") or "")
+        1 for e in _VIDEOS(tree) if e.tag == "video" or _VIDEO_SRC.search(e.get("src") or e.get("data") or "")
     )
     declared_video = bool(declared & _VIDEO_TYPES) and not declared & article_types
     if words < min_words:

@@ -11,7 +11,14 @@ outcome per page, in the order the pages were added: the `Article`, or a `Failur
 - A worker that dies (killed, out of memory, a crash in native code) breaks the pool: the pages
   it held are retried one by one in a fresh pool, and the page that kills a worker again becomes
   a ``WorkerDied`` failure; the other pages are not lost.
-- ``workers=1`` (or 0) extracts in the calling process, as does any chunk while the pool cannot start.
+- A page gets `PAGE_CPU_LIMIT_S` seconds of CPU (a 4.6 MB page once took 18.5 s): past it, its
+  extraction is stopped (a SIGPROF timer in the worker) and the page becomes an ``ExtractTimeout``
+  failure, a permanent error row; the worker goes on with the next page. A page stuck where no
+  signal reaches it (inside native code) is caught by the caller: a chunk not back after
+  `wait_limit` seconds has its workers killed and its pages retried one by one, as for a dead
+  worker, and the page that hangs again becomes an ``ExtractTimeout``.
+- ``workers=1`` (or 0) extracts in the calling process, as does any chunk while the pool cannot start
+  (the CPU limit holds there too when that is the main thread, where signals can be handled).
 """
 
 from __future__ import annotations
@@ -20,13 +27,15 @@ import atexit
 import logging
 import math
 import os
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ingest.errors import IngestError
+from ingest.errors import ExtractTimeout, IngestError
 from ingest.extract import MIN_WORDS, extract_page
 from ingest.records import Article, RawPage
 
@@ -36,6 +45,12 @@ log = logging.getLogger(__name__)
 MAX_CHUNK = 16
 #: Fresh pools tried while isolating a page that kills its worker, before giving up on the rest.
 MAX_RESTARTS = 3
+#: CPU seconds one page may take to extract (typical pages take 5-20 ms; the worst real one, 18.5 s).
+PAGE_CPU_LIMIT_S = 10.0
+#: A chunk is waited for this many times its pages' CPU limits (plus `WAIT_MARGIN_S`) before its
+#: workers are taken for stuck: a busy machine stretches CPU seconds into more wall seconds.
+WAIT_FACTOR = 4
+WAIT_MARGIN_S = 60.0
 _PRELOAD = ["ingest.extract", "trafilatura", "htmldate", "py3langid"]
 
 ExtractFn = Callable[..., Article]
@@ -126,15 +141,66 @@ def worker_pids() -> list[int]:
     return sorted(getattr(executor, "_processes", None) or {}) if executor is not None else []
 
 
-def extract_chunk(pages: list[RawPage], min_words: int, extract: ExtractFn = extract_page) -> list[Outcome]:
+class _OverTime(BaseException):
+    """Raised by the CPU timer inside an extraction; a BaseException, so no library's
+    ``except Exception`` swallows it and goes on with the page."""
+
+
+@contextmanager
+def _cpu_limit(seconds: float) -> Iterator[None]:
+    """Raise `_OverTime` in this thread once the process has used `seconds` more CPU (main thread only)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def over(signum: int, frame: object) -> None:
+        raise _OverTime
+
+    previous = signal.signal(signal.SIGPROF, over)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def _timeout(page: RawPage, seconds: float, what: str = "of CPU") -> Failure:
+    return Failure.of(
+        ExtractTimeout(f"{page.final_url} took more than {seconds:g} s {what} to extract: given up")
+    )
+
+
+def extract_chunk(
+    pages: list[RawPage],
+    min_words: int,
+    extract: ExtractFn = extract_page,
+    cpu_limit_s: float = PAGE_CPU_LIMIT_S,
+) -> list[Outcome]:
     """Extract `pages` in this process; runs in the workers. Never raises for one page."""
     out: list[Outcome] = []
     for page in pages:
+        outcome: Outcome
         try:
-            out.append(extract(page, min_words=min_words))
+            with _cpu_limit(cpu_limit_s):
+                outcome = extract(page, min_words=min_words)
+        except _OverTime:
+            log.warning("extraction of %s stopped after %g s of CPU", page.final_url, cpu_limit_s)
+            outcome = _timeout(page, cpu_limit_s)
         except Exception as exc:  # one bad page must not lose its chunk; the caller logs unexpected ones
-            out.append(Failure.of(exc))
+            outcome = Failure.of(exc)
+        out.append(outcome)
     return out
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    """Kill the pool's worker processes (one is stuck), then forget the pool."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, AttributeError):  # already gone
+            pass
+    _discard(executor)
 
 
 class ExtractJobs:
@@ -144,6 +210,9 @@ class ExtractJobs:
         workers: worker processes; None for `default_workers()`, 1 or less to extract in-process.
         expected: how many pages will be added, to size the chunks (None: `MAX_CHUNK`).
         extract: the function run on each page (a module-level function, so workers can import it).
+        cpu_limit_s: CPU seconds a page may take (None: `PAGE_CPU_LIMIT_S`; 0: no limit).
+        wait_margin_s: seconds added to a chunk's wait before its workers count as stuck
+            (None: `WAIT_MARGIN_S`).
     """
 
     def __init__(
@@ -153,10 +222,14 @@ class ExtractJobs:
         min_words: int = MIN_WORDS,
         expected: int | None = None,
         extract: ExtractFn = extract_page,
+        cpu_limit_s: float | None = None,
+        wait_margin_s: float | None = None,
     ) -> None:
         self.workers = default_workers() if workers is None else max(1, workers)
         self.min_words = min_words
         self.extract = extract
+        self.cpu_limit_s = PAGE_CPU_LIMIT_S if cpu_limit_s is None else cpu_limit_s
+        self.wait_margin_s = WAIT_MARGIN_S if wait_margin_s is None else wait_margin_s
         share = math.ceil(expected / (self.workers * 4)) if expected else MAX_CHUNK
         self.chunk_size = max(1, min(MAX_CHUNK, share))
         self._pages: list[RawPage] = []
@@ -180,17 +253,17 @@ class ExtractJobs:
 
     def _submit(self, chunk: list[RawPage]) -> Future[list[Outcome]] | list[Outcome]:
         if self.workers <= 1:
-            return extract_chunk(chunk, self.min_words, self.extract)
+            return extract_chunk(chunk, self.min_words, self.extract, self.cpu_limit_s)
         executor = None
         try:
             executor = self._executor = _executor_for(self.workers)
-            return executor.submit(extract_chunk, chunk, self.min_words, self.extract)
+            return executor.submit(extract_chunk, chunk, self.min_words, self.extract, self.cpu_limit_s)
         except Exception as exc:  # no processes here (a daemonic worker, a sandbox, no semaphores)
             log.warning("no extraction pool (%r): extracting in this process", exc)
             if executor is not None:
                 _discard(executor)
             self.workers = 1
-            return extract_chunk(chunk, self.min_words, self.extract)
+            return extract_chunk(chunk, self.min_words, self.extract, self.cpu_limit_s)
 
     def results(self) -> list[tuple[RawPage, Outcome]]:
         """Wait for every page added; one (page, outcome) per page, in the order added."""
@@ -202,7 +275,12 @@ class ExtractJobs:
                 outcomes[start : start + size] = job
                 continue
             try:
-                outcomes[start : start + size] = job.result()
+                outcomes[start : start + size] = job.result(timeout=self.wait_limit(size))
+            except TimeoutError:
+                log.warning("%d pages not extracted in time: killing the stuck workers", size)
+                if self._executor is not None:
+                    _kill_workers(self._executor)
+                broken.extend(range(start, start + size))
             except BrokenProcessPool:
                 broken.extend(range(start, start + size))
             except Exception as exc:  # the chunk could not be sent or read back (pickling)
@@ -221,6 +299,12 @@ class ExtractJobs:
         self._pages, self._chunks, self._executor = [], [], None
         return done
 
+    def wait_limit(self, pages: int) -> float | None:
+        """Seconds a chunk of `pages` is waited for before its workers count as stuck (None: no end)."""
+        if self.cpu_limit_s <= 0:
+            return None
+        return WAIT_FACTOR * self.cpu_limit_s * pages + self.wait_margin_s
+
     def _isolate(self, indices: list[int], outcomes: list[Outcome | None]) -> None:
         """Retry the pages of chunks whose worker died, one page per task, in fresh pools."""
         log.warning("an extraction worker died; retrying its %d pages one by one", len(indices))
@@ -232,13 +316,21 @@ class ExtractJobs:
                 continue
             executor = _executor_for(self.workers)
             try:
-                future = executor.submit(extract_chunk, [page], self.min_words, self.extract)
+                future = executor.submit(
+                    extract_chunk, [page], self.min_words, self.extract, self.cpu_limit_s
+                )
             except BrokenProcessPool:  # broken meanwhile by another batch sharing the pool
                 _discard(executor)
                 executor = _executor_for(self.workers)
-                future = executor.submit(extract_chunk, [page], self.min_words, self.extract)
+                future = executor.submit(
+                    extract_chunk, [page], self.min_words, self.extract, self.cpu_limit_s
+                )
             try:
-                outcomes[i] = future.result()[0]
+                outcomes[i] = future.result(timeout=self.wait_limit(1))[0]
+            except TimeoutError:
+                _kill_workers(executor)
+                restarts += 1
+                outcomes[i] = _timeout(page, self.wait_limit(1) or 0, "of waiting (stuck)")
             except BrokenProcessPool:
                 _discard(executor)
                 restarts += 1

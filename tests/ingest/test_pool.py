@@ -97,3 +97,69 @@ def test_without_processes_pages_are_extracted_here(monkeypatch: pytest.MonkeyPa
         jobs.add(page)
     outcomes = [o for _, o in jobs.results()]
     assert len(outcomes) == 6 and sum(isinstance(o, Article) for o in outcomes) == 4  # 0 and 5 too short
+
+
+def _spinning_extract(page: RawPage, *, min_words: int) -> Article:
+    """`extract_page`, except on a page whose URL says spin (burns CPU for ever) or hang (sleeps)."""
+    import time
+
+    from ingest.extract import extract_page
+
+    if "spin" in page.final_url:
+        while True:
+            pass
+    if "hang" in page.final_url:
+        time.sleep(3600)
+    return extract_page(page, min_words=min_words)
+
+
+def test_a_page_over_the_cpu_limit_is_a_permanent_error_and_the_pool_goes_on():
+    batch = pages(9)
+    batch[3] = raw("https://a.example/spin-here", article_html("Spin", STORY).encode())
+    jobs = ExtractJobs(workers=2, expected=len(batch), extract=_spinning_extract, cpu_limit_s=0.5)
+    for page in batch:
+        jobs.add(page)
+    first = pool._executor
+    results = jobs.results()
+    assert [p.ref.url for p, _ in results] == [p.ref.url for p in batch]
+    failed = {p.ref.url: o for p, o in results if isinstance(o, Failure)}
+    assert failed["https://a.example/spin-here"].kind == "ExtractTimeout"
+    assert failed["https://a.example/spin-here"].expected  # an IngestError: an errors/ row, not a crash
+    assert sum(isinstance(o, Article) for _, o in results) == 9 - 1 - 2  # pages 0 and 5 are too short
+    assert pool._executor is first and first is not None  # the workers were not killed
+
+
+def test_a_page_stuck_where_no_signal_reaches_is_given_up_and_the_batch_goes_on():
+    batch = pages(5)
+    batch[2] = raw("https://a.example/hang-here", article_html("Hang", STORY).encode())
+    jobs = ExtractJobs(
+        workers=2, expected=len(batch), extract=_spinning_extract, cpu_limit_s=0.2, wait_margin_s=2
+    )
+    for page in batch:
+        jobs.add(page)
+    results = jobs.results()
+    kinds = {p.ref.url: (o.kind if isinstance(o, Failure) else "Article") for p, o in results}
+    assert kinds["https://a.example/hang-here"] == "ExtractTimeout"
+    assert [k for u, k in kinds.items() if u != "https://a.example/hang-here"] == [
+        "NoArticle",
+        "Article",
+        "Article",
+        "Article",
+    ]
+    jobs = ExtractJobs(workers=2, expected=2)  # and the next batch gets a working pool
+    for page in pages(3)[1:]:
+        jobs.add(page)
+    assert all(isinstance(o, Article) for _, o in jobs.results())
+
+
+def test_a_slow_page_becomes_an_error_row_of_its_batch(archive: RawArchive, monkeypatch: pytest.MonkeyPatch):
+    """Through `ingest_pages`: a page far too big to extract within a tiny limit is one permanent error row."""
+    from ingest.errors import ExtractTimeout, PermanentError
+
+    monkeypatch.setattr(pool, "PAGE_CPU_LIMIT_S", 0.05)
+    huge = article_html("Huge", [" ".join(STORY)] * 3000).encode()  # about 3 MB of story
+    batch = [*pages(4)[1:], raw("https://a.example/huge", huge)]
+    result = ingest_pages(batch, archive=archive, run_id="r", workers=2)
+    assert [e.kind for e in result.errors] == ["ExtractTimeout"]
+    assert result.errors[0].url == "https://a.example/huge" and len(result.articles) == 3
+    assert issubclass(ExtractTimeout, PermanentError)

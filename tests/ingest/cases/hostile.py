@@ -114,7 +114,9 @@ def frameset_only(seed: int) -> Case:
 
 def one_huge_div(seed: int) -> Case:
     paras = paragraphs(seed, 6)
-    body = "<br><br>".join(f"{html.escape(p[:40])}<b>{html.escape(p[40:60])}</b>{html.escape(p[60:])}" for p in paras)
+    body = "<br><br>".join(
+        f"{html.escape(p[:40])}<b>{html.escape(p[40:60])}</b>{html.escape(p[60:])}" for p in paras
+    )
     page = (
         "<html><head><title>Bridge</title></head><body><div class=top>"
         f"{_links()}</div><div id=content><div class=headline>Bridge to close</div>{body}</div>"
@@ -139,7 +141,8 @@ def sports_bare(seed: int) -> Case:
 def tv_page(seed: int) -> Case:
     paras = paragraphs(seed, 3)
     rows = "".join(
-        f"<tr><td>{h}:00</td><td><a href=/show{h}>Show {h}</a></td><td>Ch {h % 7}</td></tr>" for h in range(6, 24)
+        f"<tr><td>{h}:00</td><td><a href=/show{h}>Show {h}</a></td><td>Ch {h % 7}</td></tr>"
+        for h in range(6, 24)
     )
     body = "<p>".join(html.escape(p) for p in paras)
     page = (
@@ -203,7 +206,9 @@ def video(seed: int) -> Case:
 
 
 def index(seed: int) -> Case:
-    items = "".join(f"<li><a href=/story{i}>Story number {i} about the river bridge</a></li>" for i in range(40))
+    items = "".join(
+        f"<li><a href=/story{i}>Story number {i} about the river bridge</a></li>" for i in range(40)
+    )
     page = f"<html><body><h1>Local news</h1><ul>{items}</ul></body></html>"
     return Case(f"index-{seed}", page, "", refused="index")
 
