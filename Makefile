@@ -23,7 +23,7 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python -m benches.dedup_quality $(DATA)/syndication-dev --out docs/benchmarks.md
 
 eval-extract: $(VENV)/.installed-test
-	$(BIN)/python -m benches.extraction $(DATA)/extraction/scrapinghub-aeb
+	$(BIN)/python -m benches.extraction $(DATA)/extraction/scrapinghub-aeb $(DATA)/extraction/readability-pages --hostile
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md

@@ -1,16 +1,23 @@
 """`make eval-extract`: extraction quality of Copydesk beside bare trafilatura, on the same pages, in one run.
 
-    python -m benches.extraction [PAGES_DIR] [--out docs/benchmarks.md] [--limit N]
+    python -m benches.extraction [PAGES_DIR ...] [--hostile] [--out docs/benchmarks.md] [--limit N]
 
-PAGES_DIR (default ``../shared/data/extraction/scrapinghub-aeb``, relative to the repository)
-holds ``html/<id>.html[.gz]`` and ``ground-truth.json`` (id -> {articleBody, url}); when it is
-absent the command prints ``skip`` and exits 0. Measured:
+Each PAGES_DIR (default: ``scrapinghub-aeb`` and ``readability-pages`` under
+``../shared/data/extraction``, and the generated hostile set) holds ``html/<id>.html[.gz]`` and
+``ground-truth.json`` (id -> {articleBody, url}); a set that is absent is skipped, and with none
+the command prints ``skip`` and exits 0. ``--hostile`` adds the hostile set of
+``tests/ingest/cases/hostile.py`` (old layouts, frames, one huge div, bare sports and TV pages, and
+pages that are not articles) to the sets named. Measured per set:
 
 - text: word-4-gram precision, recall and F1 against ``articleBody``, computed as the
   article-extraction benchmark (and ``../shared/eval/extraction.py``) does: per page tp/fp/fn
   normalised, mean precision and recall, F1 of the means. Copydesk's text is what `extract_page`
   puts in ``articles/`` (empty for a page it rejects); bare is ``trafilatura.extract`` with its
   defaults on the page decoded as UTF-8.
+- pages lost: no text, though the ground truth has `LOST_WORDS` words or more; F1 by the stage
+  of the extraction chain that gave the text (`Article.extractor`); the 10 worst pages.
+- author: the share of pages where one is found, beside trafilatura's metadata; where the set
+  names the byline (readability-pages), the share where it matches.
 - published date: among the pages that state their publication date in their markup (JSON-LD
   ``datePublished``, a ``article:published_time`` / ``datePublished`` meta or itemprop, else a
   ``<time datetime>``), the share where Copydesk's ``published_at`` falls on the stated day (in
@@ -23,7 +30,6 @@ import argparse
 import gzip
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -35,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from benches.sections import BENCHMARKS_MD, DATA_ROOT, commit, replace_section
+from ingest.chain import STAGES
 from ingest.errors import IngestError
 from ingest.extract import DEFAULT_OPTIONS, extract_page
 from ingest.records import PageRef, RawPage
@@ -43,6 +50,11 @@ from ingest.urls import source_for
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = DATA_ROOT / "extraction/scrapinghub-aeb"
+DEFAULT_SETS = (DEFAULT_DATA, DEFAULT_DATA.parent / "readability-pages")
+HOSTILE = "hostile"
+#: A page is lost when Copydesk gives no text although its ground truth has this many words.
+LOST_WORDS = 100
+WORST = 10
 SECTION = "## Extraction (`make eval-extract`)"
 _TOKEN = re.compile(r"\w+")
 _PUBLISHED_KEYS = ("article:published_time", "og:article:published_time", "datepublished")
@@ -56,6 +68,7 @@ class EvalPage:
     url: str
     truth: str
     body: bytes
+    byline: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,15 +82,61 @@ class Scores:
 
 
 @dataclass(slots=True)
+class PageResult:
+    """One page: Copydesk's text, stage (or why it refused the page) and metadata, and bare trafilatura's."""
+
+    page: EvalPage
+    text: str
+    stage: str
+    bare: str
+    published: datetime | None = None
+    author: str | None = None
+    bare_author: str | None = None
+    bare_day: str | None = None
+
+    @property
+    def truth_words(self) -> int:
+        return len(self.page.truth.split())
+
+    def f1(self, bare: bool = False) -> float:
+        tp, fp, fn = page_counts(self.page.truth, self.bare if bare else self.text)
+        return 2 * tp / (2 * tp + fp + fn) if tp else (1.0 if not (fp or fn) else 0.0)
+
+
+@dataclass(slots=True)
 class Report:
+    name: str
     copydesk: Scores
     bare: Scores
     copydesk_per_s: float
     bare_per_s: float
-    rejected: list[str] = field(default_factory=list)
+    results: list[PageResult] = field(default_factory=list)
     dated: int = 0
     date_hits: int = 0
     htmldate_hits: int = 0
+
+    @property
+    def rejected(self) -> list[str]:
+        return [r.page.key for r in self.results if not r.text]
+
+    def lost(self, bare: bool = False) -> list[PageResult]:
+        """Pages without text whose ground truth has `LOST_WORDS` words or more."""
+        return [r for r in self.results if r.truth_words >= LOST_WORDS and not (r.bare if bare else r.text)]
+
+    def by_stage(self) -> dict[str, tuple[int, Scores, Scores]]:
+        """Per stage of the chain (and "refused"): pages, Copydesk's scores and bare's on them."""
+        out = {}
+        for stage in (*STAGES, "refused"):
+            rows = [r for r in self.results if (r.stage if r.text else "refused") == stage]
+            if rows:
+                ours = summarize([page_counts(r.page.truth, r.text) for r in rows])
+                bare = summarize([page_counts(r.page.truth, r.bare) for r in rows])
+                out[stage] = (len(rows), ours, bare)
+        return out
+
+    def worst(self, n: int = WORST) -> list[PageResult]:
+        scored = [r for r in self.results if r.page.truth]
+        return sorted(scored, key=lambda r: (r.f1(), r.page.key))[:n]
 
 
 def load_pages(root: Path, *, limit: int | None = None) -> list[EvalPage]:
@@ -87,7 +146,7 @@ def load_pages(root: Path, *, limit: int | None = None) -> list[EvalPage]:
     for key, entry in list(truth.items())[:limit]:
         plain, packed = root / "html" / f"{key}.html", root / "html" / f"{key}.html.gz"
         body = plain.read_bytes() if plain.exists() else gzip.decompress(packed.read_bytes())
-        pages.append(EvalPage(key, entry["url"], entry["articleBody"], body))
+        pages.append(EvalPage(key, entry["url"], entry["articleBody"], body, entry.get("byline")))
     return pages
 
 
@@ -198,87 +257,153 @@ def _days_of(text: str) -> set[date]:
     return days
 
 
-def copydesk_extract(page: EvalPage) -> tuple[str, datetime | None]:
-    """Copydesk's text and published time for `page`; ("", None) when it rejects the page."""
+def hostile_pages() -> list[EvalPage]:
+    """The generated hostile set (`tests/ingest/cases/hostile.py`)."""
+    from tests.ingest.cases.hostile import cases
+
+    return [EvalPage(c.key, c.url, c.truth, c.html.encode("utf-8")) for c in cases()]
+
+
+def copydesk_extract(page: EvalPage) -> tuple[str, str, datetime | None, str | None]:
+    """Copydesk's text, stage, published time and author for `page`; ("", why, None, None) if refused."""
     try:
         article = extract_page(as_raw_page(page))
     except IngestError as exc:
         log.info("Copydesk rejected %s: %s", page.url, exc)
-        return "", None
-    return article.text, article.published_at
+        return "", f"{type(exc).__name__}: {exc}", None, None
+    return article.text, article.extractor or "?", article.published_at, article.author
 
 
-def evaluate(pages: list[EvalPage]) -> Report:
+def evaluate(pages: list[EvalPage], name: str = "") -> Report:
     """Run Copydesk and bare trafilatura on `pages` and score both."""
     import trafilatura
 
-    ours_rows, bare_rows, rejected = [], [], []
-    published: dict[str, datetime | None] = {}
     for page in pages[:10]:  # imports, models and first-call set-up are not what is timed
         trafilatura.extract(page.body.decode("utf-8", "replace"), url=page.url)
         copydesk_extract(page)
+    results: list[PageResult] = []
     started = time.perf_counter()
     for page in pages:
-        text, published[page.key] = copydesk_extract(page)
-        if not text:
-            rejected.append(page.key)
-        ours_rows.append(page_counts(page.truth, text))
+        text, stage, published, author = copydesk_extract(page)
+        results.append(PageResult(page, text, stage, "", published, author))
     ours_s = time.perf_counter() - started
     started = time.perf_counter()
-    for page in pages:
-        bare = trafilatura.extract(page.body.decode("utf-8", "replace"), url=page.url) or ""
-        bare_rows.append(page_counts(page.truth, bare))
+    for result in results:
+        page = result.page
+        result.bare = trafilatura.extract(page.body.decode("utf-8", "replace"), url=page.url) or ""
     bare_s = time.perf_counter() - started
     report = Report(
-        copydesk=summarize(ours_rows),
-        bare=summarize(bare_rows),
+        name=name,
+        copydesk=summarize([page_counts(r.page.truth, r.text) for r in results]),
+        bare=summarize([page_counts(r.page.truth, r.bare) for r in results]),
         copydesk_per_s=len(pages) / ours_s,
         bare_per_s=len(pages) / bare_s,
-        rejected=rejected,
+        results=results,
     )
-    for page in pages:
+    for result in results:
+        page = result.page
+        meta = trafilatura.extract_metadata(page.body.decode("utf-8", "replace"), default_url=page.url)
+        result.bare_author = (meta.author or None) if meta else None
+        result.bare_day = str(meta.date)[:10] if meta and meta.date else None
         days = stated_days(page.body)
         if not days:
             continue
         report.dated += 1
-        ours = published[page.key]
+        ours = result.published
         report.date_hits += ours is not None and ours.astimezone(UTC).date() in days
-        meta = trafilatura.extract_metadata(page.body.decode("utf-8", "replace"), default_url=page.url)
-        report.htmldate_hits += bool(meta.date) and date.fromisoformat(str(meta.date)[:10]) in days
+        report.htmldate_hits += bool(result.bare_day) and date.fromisoformat(str(result.bare_day)) in days
     return report
 
 
-def render(report: Report, *, commit: str, data: str) -> str:
+def _matches(author: str | None, byline: str) -> bool:
+    """The found author names someone of the byline (a surname in common)."""
+    names = {w.lower() for w in _TOKEN.findall(byline) if len(w) > 2}
+    return bool(author) and bool(names & {w.lower() for w in _TOKEN.findall(author or "")})
+
+
+def render(reports: list[Report], *, commit: str) -> str:
     """The markdown section for docs/benchmarks.md."""
     import trafilatura
-
-    ours, bare = report.copydesk, report.bare
-
-    def pct(hits: int) -> str:
-        return f"{hits}/{report.dated} ({hits / report.dated:.1%})" if report.dated else "n/a"
 
     lines = [
         SECTION,
         "",
-        f"{ours.pages} real article pages with human-checked text (`{data}`), both extractors in one run; "
-        "word-4-gram scores as `../shared/eval/extraction.py` computes them. "
-        f"Commit `{commit}`, trafilatura {trafilatura.__version__}, Copydesk options "
-        f"`{DEFAULT_OPTIONS.describe()}`.",
+        "Copydesk's `extract_page` (the extraction chain, `ingest.chain`) beside bare `trafilatura.extract` "
+        "(defaults), on the same pages in one run; word-4-gram scores as `../shared/eval/extraction.py` "
+        f"computes them. Commit `{commit}`, trafilatura {trafilatura.__version__}, first stage "
+        f"`{DEFAULT_OPTIONS.describe()}`. A page is lost when it gets no text although its ground truth "
+        f"has {LOST_WORDS} words or more.",
         "",
-        "| figure | Copydesk `extract_page` | bare `trafilatura.extract` |",
-        "|---|---|---|",
-        f"| precision | {ours.precision:.4f} | {bare.precision:.4f} |",
-        f"| recall | {ours.recall:.4f} | {bare.recall:.4f} |",
-        f"| **F1** | **{ours.f1:.4f}** | {bare.f1:.4f} |",
-        f"| pages without text | {len(report.rejected)} | - |",
-        f"| published day found, of pages stating one | {pct(report.date_hits)} | "
-        f"{pct(report.htmldate_hits)} (trafilatura metadata) |",
-        f"| pages/s, one process | {report.copydesk_per_s:.0f} | {report.bare_per_s:.0f} |",
+        "| set | pages | F1 Copydesk | F1 bare | P / R Copydesk | P / R bare | lost Copydesk | lost bare "
+        "| pages/s Copydesk / bare |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        ours, bare = r.copydesk, r.bare
+        lines.append(
+            f"| {r.name} | {ours.pages} | **{ours.f1:.4f}** | {bare.f1:.4f} | {ours.precision:.3f} / "
+            f"{ours.recall:.3f} | {bare.precision:.3f} / {bare.recall:.3f} | {len(r.lost())} | "
+            f"{len(r.lost(bare=True))} | {r.copydesk_per_s:.0f} / {r.bare_per_s:.0f} |"
+        )
+    lines += [
         "",
-        "A page states its date when its markup carries JSON-LD `datePublished`, a published-time "
-        "meta or itemprop, or a `<time datetime>`; found means `published_at` falls on that day "
-        "(in UTC or in the page's own zone). Pages without text are those Copydesk rejects "
-        "(fewer words than `MIN_WORDS`) and score as empty.",
+        "By stage of the chain (pages; F1 of Copydesk, and of bare trafilatura on the same pages):",
+        "",
+    ]
+    lines += ["| set | " + " | ".join((*STAGES, "refused")) + " |", "|---" * (len(STAGES) + 2) + "|"]
+    for r in reports:
+        stages = r.by_stage()
+        cells = [
+            f"{stages[s][0]}: {stages[s][1].f1:.3f} / {stages[s][2].f1:.3f}" if s in stages else "-"
+            for s in (*STAGES, "refused")
+        ]
+        lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
+    lines += ["", "Metadata, share of pages (Copydesk / trafilatura's own metadata):", ""]
+    lines += [
+        "| set | published day found, of pages stating one | author found | author matches the byline |"
+    ]
+    lines += ["|---|---|---|---|"]
+    for r in reports:
+        n = len(r.results)
+        bylined = [x for x in r.results if x.page.byline]
+
+        def share(hits: int, total: int) -> str:
+            return f"{hits}/{total} ({hits / total:.0%})" if total else "n/a"
+
+        dates = f"{share(r.date_hits, r.dated)} / {share(r.htmldate_hits, r.dated)}"
+        ours_found = sum(bool(x.author) for x in r.results)
+        found = f"{share(ours_found, n)} / {share(sum(bool(x.bare_author) for x in r.results), n)}"
+        match = (
+            f"{share(sum(_matches(x.author, x.page.byline or '') for x in bylined), len(bylined))} / "
+            f"{share(sum(_matches(x.bare_author, x.page.byline or '') for x in bylined), len(bylined))}"
+            if bylined
+            else "n/a"
+        )
+        lines.append(f"| {r.name} | {dates} | {found} | {match} |")
+    for r in reports:
+        lines += [
+            "",
+            f"The {WORST} worst pages of {r.name} (Copydesk's F1; words of ground truth / Copydesk / bare):",
+            "",
+        ]
+        lines += ["| page | words | stage | F1 Copydesk | F1 bare |", "|---|---|---|---|---|"]
+        for x in r.worst():
+            stage = x.stage if x.text else "refused: " + x.stage.split(": ", 1)[0]
+            lines.append(
+                f"| {x.page.key[:40]} | {x.truth_words} / {len(x.text.split())} / {len(x.bare.split())} "
+                f"| {stage} | {x.f1():.3f} | {x.f1(bare=True):.3f} |"
+            )
+        refused = [x for x in r.results if not x.page.truth]
+        if refused:
+            lines += ["", f"Pages of {r.name} that are not articles, and what Copydesk said:", ""]
+            lines += [
+                f"- `{x.page.key}`: {x.stage if not x.text else 'kept (' + x.stage + ')'}" for x in refused
+            ]
+    lines += [
+        "",
+        "A page states its date when its markup carries JSON-LD `datePublished`, a published-time meta or "
+        "itemprop, or a `<time datetime>`; found means `published_at` falls on that day (in UTC or in the "
+        "page's own zone). readability-pages' expected text is Readability.js's output, not human labels.",
         "",
     ]
     return "\n".join(lines)
@@ -289,20 +414,32 @@ def git_commit(repo: Path | None = None) -> str:
     return commit(repo)
 
 
+def _shown(path: Path) -> str:
+    """A set's name in the table: its folder's name (the sets live in ../shared/data/extraction)."""
+    return path.name or str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help="the page set")
+    ap.add_argument(
+        "data", nargs="*", type=Path, help="page sets (default: both under ../shared/data + hostile)"
+    )
+    ap.add_argument("--hostile", action="store_true", help="add the generated hostile set")
     ap.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="file to update")
-    ap.add_argument("--limit", type=int, default=None, help="evaluate the first N pages only")
+    ap.add_argument("--limit", type=int, default=None, help="evaluate the first N pages of each set only")
     args = ap.parse_args(argv)
-    if not (args.data / "ground-truth.json").exists():
-        print(f"skip: no extraction data at {args.data}")
+    sets = [d for d in (args.data or DEFAULT_SETS) if (d / "ground-truth.json").exists()]
+    for missing in set(args.data or DEFAULT_SETS) - set(sets):
+        print(f"skip: no extraction data at {missing}")
+    if not sets:
         return 0
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     logging.getLogger("htmldate").setLevel(logging.ERROR)
-    pages = load_pages(args.data, limit=args.limit)
-    report = evaluate(pages)
-    section = render(report, commit=git_commit(), data=os.path.relpath(args.data))
+    logging.getLogger("readability").setLevel(logging.ERROR)
+    reports = [evaluate(load_pages(d, limit=args.limit), name=_shown(d)) for d in sets]
+    if args.hostile or not args.data:
+        reports.append(evaluate(hostile_pages()[: args.limit], name=f"{HOSTILE} (generated)"))
+    section = render(reports, commit=git_commit())
     print(section)
     if args.limit is None:
         replace_section(args.out, SECTION, section)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ingest.chain import DEFAULT_OPTIONS, ExtractOptions, Extracted, run_chain
+from ingest.chain import DEFAULT_OPTIONS, Extracted, ExtractOptions, run_chain
 from ingest.decode import decode_html, header_charset, html_content_type
 from ingest.errors import ExtractError, NoArticle, NotHtml
 from ingest.htmlmeta import ARTICLE_TYPES, PageMeta, read_meta
@@ -45,8 +45,10 @@ log = logging.getLogger(__name__)
 MIN_WORDS = 30
 #: ...and never one of fewer words than this, in the text and in the page's largest block (menus aside).
 MIN_BRIEF_WORDS = 15
+#: A first line that long is a paragraph, kept even where a page without a title has it as its title.
+MAX_HEADLINE_WORDS = 30
 #: A text of fewer words, or from a page without a block of `min_words` outside links, is checked for
-#: coming from a gallery, a video page, an index of links.
+#: coming from a gallery, a video page, an index of links (unless the page states an articleBody).
 CHECK_KIND_BELOW = 250
 _DECLARED_ARTICLE = ARTICLE_TYPES | {"article"}
 #: trafilatura's and its helpers' caches are cleared every this many pages, so memory stays flat.
@@ -204,7 +206,8 @@ def _article(
     title = clean_inline(doc.title) or meta.title or ref.title
     text = _strip_headline(found.text.strip(), [title, meta.title, ref.title])
     words = word_count(text)
-    if words < CHECK_KIND_BELOW or found.largest_words < min_words:
+    stated = word_count(meta.article_body) if meta.article_body else 0
+    if stated < min_words and (words < CHECK_KIND_BELOW or found.largest_words < min_words):
         _check_kind(page, tree, meta, words, min_words)
     extra: dict[str, str] = {"charset": codec}
     if page.final_url != ref.url:
@@ -259,7 +262,7 @@ def _check_kind(page: RawPage, tree: Any, meta: PageMeta, words: int, min_words:
 def _strip_headline(text: str, titles: list[str | None]) -> str:
     first, _, rest = text.partition("\n")
     wanted = {normalize_text(t) for t in titles if t}
-    if rest and normalize_text(first) in wanted:
+    if rest and len(first.split()) <= MAX_HEADLINE_WORDS and normalize_text(first) in wanted:
         return rest.strip()
     return text
 

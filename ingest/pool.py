@@ -24,6 +24,7 @@ outcome per page, in the order the pages were added: the `Article`, or a `Failur
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import math
 import os
@@ -196,10 +197,8 @@ def extract_chunk(
 def _kill_workers(executor: ProcessPoolExecutor) -> None:
     """Kill the pool's worker processes (one is stuck), then forget the pool."""
     for process in list((getattr(executor, "_processes", None) or {}).values()):
-        try:
+        with contextlib.suppress(OSError, AttributeError):  # already gone
             process.kill()
-        except (OSError, AttributeError):  # already gone
-            pass
     _discard(executor)
 
 

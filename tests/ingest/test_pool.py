@@ -153,7 +153,7 @@ def test_a_page_stuck_where_no_signal_reaches_is_given_up_and_the_batch_goes_on(
 
 
 def test_a_slow_page_becomes_an_error_row_of_its_batch(archive: RawArchive, monkeypatch: pytest.MonkeyPatch):
-    """Through `ingest_pages`: a page far too big to extract within a tiny limit is one permanent error row."""
+    """Through `ingest_pages`: a page too big to extract within a tiny limit is one permanent error row."""
     from ingest.errors import ExtractTimeout, PermanentError
 
     monkeypatch.setattr(pool, "PAGE_CPU_LIMIT_S", 0.05)

@@ -117,10 +117,11 @@ def one_huge_div(seed: int) -> Case:
     body = "<br><br>".join(
         f"{html.escape(p[:40])}<b>{html.escape(p[40:60])}</b>{html.escape(p[60:])}" for p in paras
     )
+    side = "".join(f"<li><a href=/x{i}>Story {i} of the day</a></li>" for i in range(20))
     page = (
         "<html><head><title>Bridge</title></head><body><div class=top>"
         f"{_links()}</div><div id=content><div class=headline>Bridge to close</div>{body}</div>"
-        f"<div class=side><ul>{''.join(f'<li><a href=/x{i}>Story {i} of the day</a></li>' for i in range(20))}"
+        f"<div class=side><ul>{side}"
         "</ul></div><div class=foot>Copyright 2008 Metro Post</div></body></html>"
     )
     return Case(f"one-huge-div-{seed}", page, "\n".join(paras))
