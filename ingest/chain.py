@@ -69,7 +69,7 @@ DEFAULT_OPTIONS = ExtractOptions()
 
 @dataclass(slots=True)
 class Extracted:
-    """The text the chain settled on, the stage that gave it, and the first error a stage raised."""
+    """The text the chain settled on, the stage that gave it, and an error when every extractor raised one."""
 
     text: str
     stage: str
@@ -87,12 +87,14 @@ def run_chain(
     best = Extracted("", "fast")
     best_words = 0
     error: BaseException | None = None
-    for stage in _EXTRACTORS if options.fast else _EXTRACTORS[1:]:
+    stages = _EXTRACTORS if options.fast else _EXTRACTORS[1:]
+    failed = 0
+    for stage in stages:
         try:
             text = _extract(stage, tree, html, url=url, meta=meta, options=options)
         except Exception as exc:  # an extractor's bug on odd markup: the next stage may still work
             log.debug("%s extraction failed on %s: %r", stage, url, exc)
-            error = error or exc
+            error, failed = error or exc, failed + 1
             continue
         words = word_count(text)
         if words and shape is None:
@@ -102,15 +104,16 @@ def run_chain(
             log.debug("%s text of %s overshoots the page's largest block: not taken", stage, url)
             continue
         if words >= min_words and words >= ENOUGH_SHARE * yardstick:
-            return Extracted(text, stage, error, shape.largest_words if shape else 0)
+            return Extracted(text, stage, None, shape.largest_words if shape else 0)
         if words > best_words:
             best, best_words = Extracted(text, stage), words
     if stated >= min_words and stated > best_words and meta.article_body:
-        return Extracted(meta.article_body, "jsonld", error, shape.largest_words if shape else 0)
+        return Extracted(meta.article_body, "jsonld", None, shape.largest_words if shape else 0)
     shape = shape or measure(tree)
     if best_words < min_words <= shape.largest_words:
-        return Extracted(block_text(shape.largest), "block", error, shape.largest_words)
-    best.error, best.largest_words = error, shape.largest_words
+        return Extracted(block_text(shape.largest), "block", None, shape.largest_words)
+    best.error = error if failed == len(stages) else None
+    best.largest_words = shape.largest_words
     return best
 
 

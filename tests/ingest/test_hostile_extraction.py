@@ -112,3 +112,31 @@ def test_the_evaluation_loses_nothing_on_the_hostile_set_and_reports_stages():
     assert "fast" in stages and stages["refused"][0] == sum(1 for c in cases(1) if c.refused)
     assert len(report.worst(3)) == 3 and report.worst(3)[0].f1() <= report.worst(3)[-1].f1()
     assert SENTENCES  # the set's text is its own
+
+
+def test_an_extractor_that_raises_is_passed_over_and_all_raising_is_an_extract_error(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from ingest import chain
+    from ingest.errors import ExtractError
+
+    real = chain._extract
+
+    def fast_breaks(stage: str, *args: object, **kwargs: object) -> str:
+        if stage == "fast":
+            raise ValueError("a bug on odd markup")
+        return real(stage, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chain, "_extract", fast_breaks)
+    article = extract_page(raw("https://herald.example/a", article_html("Ferry", STORY)))
+    assert article.extractor == "full" and word_count(article.text) > 100
+
+    def all_break(stage: str, *args: object, **kwargs: object) -> str:
+        raise ValueError(f"{stage} broke")
+
+    monkeypatch.setattr(chain, "_extract", all_break)
+    # the page's largest block is still there to take...
+    assert extract_page(raw("https://herald.example/a", article_html("Ferry", STORY))).extractor == "block"
+    # ...and where there is none either, the error says what broke
+    with pytest.raises(ExtractError, match="fast broke"):
+        extract_page(raw("https://herald.example/b", "<html><body><p>Hello there.</p></body></html>"))

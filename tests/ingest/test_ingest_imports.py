@@ -6,10 +6,12 @@ import sys
 MODULES = [
     "ingest.archive",
     "ingest.batch",
+    "ingest.chain",
     "ingest.config",
     "ingest.discover",
     "ingest.extract",
     "ingest.fetch",
+    "ingest.pageshape",
     "ingest.pool",
     "ingest.reextract",
     "ingest.sources",
