@@ -11,8 +11,9 @@ A page's text comes from the first stage that returns enough of it:
 
 Enough means at least `min_words` words and at least `ENOUGH_SHARE` of the page's yardstick: the
 larger of its largest text block and its JSON-LD ``articleBody``, in words (`ingest.pageshape`,
-under a millisecond a page). A fallback's text of more than `OVERSHOOT` times the yardstick has
-swept up boilerplate (jusText with every language's stoplist does on some pages) and is not taken.
+under a millisecond a page). A text of trafilatura's fallbacks or jusText of more than `OVERSHOOT`
+times the yardstick has swept up boilerplate (jusText with every language's stoplist does on some
+pages) and is not taken; readability-lxml keeps to one container and is not capped.
 When no extractor stage returns enough, the longest of their texts is taken, unless the
 publisher's ``articleBody`` holds more (stage 5), or, when none reaches `min_words`, the largest
 block does (stage 6). A page no stage finds an article text on is judged by
@@ -38,8 +39,11 @@ log = logging.getLogger(__name__)
 STAGES = ("fast", "full", "readability", "justext", "jsonld", "block")
 #: A text shorter than this share of the page's largest block (or stated articleBody) is too little.
 ENOUGH_SHARE = 0.7
-#: A fallback's text longer than this many times the largest block has taken boilerplate with it.
+#: A sweeping fallback's text longer than this many times the largest block has taken boilerplate with it.
 OVERSHOOT = 1.5
+#: The fallbacks that can sweep a whole page into their text: trafilatura's own (its baseline
+#: rescue) and jusText with every language's stoplist. readability-lxml keeps to one container.
+_SWEEPERS = frozenset({"full", "justext"})
 _EXTRACTORS = STAGES[:4]
 
 
@@ -100,7 +104,7 @@ def run_chain(
         if words and shape is None:
             shape = measure(tree)
         yardstick = max(shape.largest_words if shape else 0, stated)
-        if stage != "fast" and yardstick >= min_words and words > OVERSHOOT * yardstick:
+        if stage in _SWEEPERS and yardstick >= min_words and words > OVERSHOOT * yardstick:
             log.debug("%s text of %s overshoots the page's largest block: not taken", stage, url)
             continue
         if words >= min_words and words >= ENOUGH_SHARE * yardstick:
