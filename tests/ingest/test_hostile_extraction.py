@@ -8,18 +8,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cases.hostile import SENTENCES, Case, cases, frames_with_noframes, paragraphs
-from ingest_helpers import STORY, article_html
 
-from dedup.dataset import resolve
+from benches.extraction import EvalPage, evaluate, page_counts
+from common.storage import resolve
 from ingest.chain import ENOUGH_SHARE
 from ingest.errors import NoArticle
-from ingest.evaluate import EvalPage, evaluate, page_counts
 from ingest.extract import extract_page
 from ingest.records import PageRef, RawPage
 from ingest.tables import write_articles
 from ingest.text import word_count
 from ingest.urls import source_for
+from tests.ingest.cases.hostile import SENTENCES, Case, cases, frames_with_noframes, paragraphs
+from tests.ingest.ingest_helpers import STORY, article_html
 
 
 def raw(url: str, html: str) -> RawPage:
