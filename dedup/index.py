@@ -42,7 +42,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -193,8 +193,8 @@ class DedupIndex:
         """The history to match `new` against: the stored rows within the window of its dates."""
         days = [d.published_at or d.fetched_at for d in new]
         dated = [x for x in days if x is not None]
-        lo = (min(dated) - self.window).date() if dated else date.min
-        hi = (max(dated) + self.window).date() if dated else date.max
+        lo = _shift_day(min(dated), -self.window) if dated else date.min
+        hi = _shift_day(max(dated), self.window) if dated else date.max
         return self.segments.window(lo, hi)
 
     def _met(
@@ -352,3 +352,12 @@ def _cluster_ids_of(previous: pa.Table, docs: Sequence[Doc]) -> dict[str, str]:
 def _batch_stem(docs: Sequence[Doc]) -> str:
     """The file name of a batch's sketch and links files: it depends only on the batch's ids."""
     return "batch-" + stable_name(d.id for d in docs)
+
+
+def _shift_day(when: datetime, delta: timedelta) -> date:
+    """The day of `when` + `delta`, held at the calendar's ends (a date of 9999-12-31 or 0001-01-01
+    in an input must not overflow every later run)."""
+    try:
+        return (when + delta).date()
+    except OverflowError:
+        return date.max if delta > timedelta(0) else date.min

@@ -35,7 +35,7 @@ from ingest.discover import discover_refs, iter_pages
 from ingest.failures import Stage, error_record
 from ingest.fetch import FetchConfig
 from ingest.records import Article, ErrorRecord, PageRef, RawPage
-from ingest.seen import SeenUrls, load_seen_urls, save_seen_urls
+from ingest.seen import SeenUrls, load_seen_urls, save_seen_urls, urls_to_record
 from ingest.sources import parse_source
 from ingest.state import DocumentState, FetchState, load_fetch_state, save_fetch_state
 from ingest.tables import ERRORS_DIR, read_article_ids, read_articles, write_articles, write_errors
@@ -319,7 +319,11 @@ def _write_batch(
     files = write_articles(
         articles, resolve(out, endpoint_url=endpoint_url), file_stem=file_stem("batch", ids)
     )
-    urls = [u for a in articles for u in (a.url, a.canonical_url, a.extra.get("final_url")) if u]
+    urls = [
+        u
+        for a in articles
+        for u in urls_to_record(a.url, final_url=a.extra.get("final_url"), canonical_url=a.canonical_url)
+    ]
     return BatchOutcome(article_ids=ids, errors=list(errors), pages_fetched=pages, files=files, urls=urls)
 
 

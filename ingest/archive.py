@@ -100,7 +100,7 @@ class RawArchive:
         try:
             if uri.startswith(prefix):
                 path = f"{self.root.path.rstrip('/')}/{uri[len(prefix) :]}"
-                return read_record_at(self.location.fs, path, offset, raw_uri=raw_uri)
+                return read_record_at(self.location.fs, path, offset, raw_uri=raw_uri, trusted=True)
             return read_warc_record(raw_uri)
         except DiscoveryError as exc:
             raise ArchiveError(f"cannot read raw page {raw_uri}: {exc}") from exc

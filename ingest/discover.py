@@ -343,13 +343,16 @@ def _pages_of(
 ) -> Iterator[RawPage | ErrorRecord]:
     try:
         if spec.kind == "warc":
-            yield from iter_warc(spec.target, start=since, end=until, stats=stats)
-            return
-        from ingest.folder import iter_folder
+            items: Iterator[RawPage | tuple[PageRef, DiscoveryError]] = iter_warc(
+                spec.target, start=since, end=until, stats=stats
+            )
+        else:
+            from ingest.folder import iter_folder
 
-        for item in iter_folder(spec.target):
+            items = iter_folder(spec.target)
+        for item in items:
             if isinstance(item, RawPage):
-                if in_window(item.fetched_at, since=since, until=until):
+                if spec.kind == "warc" or in_window(item.fetched_at, since=since, until=until):
                     yield item
             else:
                 ref, exc = item

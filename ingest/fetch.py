@@ -7,7 +7,8 @@ One `httpx.AsyncClient` per call, shared by every page of the call:
 - robots.txt read once per host and obeyed (`ingest.robots`);
 - only http and https, and only public addresses unless allowed (`ingest.netguard`), checked
   after DNS resolution on every connection, hence on every redirect hop, which we follow ourselves;
-- bodies streamed and cut off at `max_bytes`; non-HTML pages refused before their body is read;
+- bodies streamed and decoded by us (`ingest.coding`: gzip or deflate, once), refused past
+  `max_bytes` decoded bytes; non-HTML pages refused before their body is read;
 - 429 and 503 retried after their Retry-After (capped), or with exponential backoff.
 
 Errors come out as `ingest.errors`: FetchUnavailable (timeouts, connection errors, 429, 5xx),
@@ -29,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ingest.coding import ACCEPT_ENCODING, BodyDecoder
 from ingest.errors import FetchError, FetchUnavailable, HttpStatusError, NotHtml, Refused
 from ingest.netguard import AddressPolicy, GuardedTransport
 from ingest.records import PageRef, RawPage
@@ -160,7 +162,7 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(self.config.timeout_s),
-            headers={"User-Agent": self.config.user_agent},
+            headers={"User-Agent": self.config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
         )
@@ -337,16 +339,16 @@ class Fetcher:
                 ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
                 if ctype and ctype not in HTML_TYPES:
                     raise NotHtml(f"{url} is {ctype}, not an HTML page")
+            # Raw bytes, decoded here under the cap: httpx would inflate them before any check.
+            decoder = BodyDecoder(
+                headers.get("content-encoding"), max_bytes=max_bytes, what=url, truncate=truncate
+            )
             chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    if truncate:
-                        chunks.append(chunk[: max_bytes - (size - len(chunk))])
-                        break
-                    raise Refused(f"{url} is larger than the {max_bytes} bytes allowed")
-                chunks.append(chunk)
+            async for chunk in response.aiter_raw():
+                chunks.append(decoder.feed(chunk))
+                if decoder.done:
+                    break
+            decoder.finish()
             return _Answer(str(response.url), status, headers, b"".join(chunks))
 
 

@@ -4,9 +4,12 @@ A page's URL is reduced to a key (`url_key`): courlan's normalisation (scheme an
 lowercased, default port dropped, query parameters sorted and tracking ones such as ``utm_*``,
 ``fbclid`` or ``ref`` removed), then the fragment dropped and ``http`` taken as ``https``. The
 record keeps a 64-bit hash of each key: for every article written, the URL it was fetched at,
-the URL it ended at after redirects and the canonical URL the page names. A feed item whose key
-is in the record (the same article linked with tracking parameters, or the canonical URL of an
-AMP or feed variant fetched before) is not fetched again.
+the URL it ended at after redirects and the canonical URL the page names, if that is on the
+page's own site (`urls_to_record`). A feed item whose key is in the record (the same article
+linked with tracking parameters, or the canonical URL of an AMP or feed variant fetched before)
+is not fetched again. A canonical URL on another site is not recorded: a syndication partner
+names the wire's URL as its canonical, and a hostile page could name any URL, so recording it
+would skip the original for good.
 
 On the store the record is a folder of small Parquet files of one ``url_hash`` column (int64),
 ``<root>/state/seen_urls/run-<digest>.parquet``, one per run that added URLs, folded into one
@@ -25,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from common.storage import Location, StorageError, delete_files, list_files, read_dataset, write_file
-from ingest.urls import normalize_url
+from ingest.urls import normalize_url, source_for
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,23 @@ def url_key(url: str) -> str:
     scheme = "https" if parts.scheme.lower() == "http" else parts.scheme.lower()
     netloc = parts.netloc.removesuffix(":443") if scheme == "https" else parts.netloc
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two URLs are of one publisher (`source_for`), a subdomain counting as its parent's."""
+    sa, sb = source_for(a), source_for(b)
+    return sa == sb or sa.endswith(f".{sb}") or sb.endswith(f".{sa}")
+
+
+def urls_to_record(url: str, *, final_url: str | None, canonical_url: str | None) -> list[str]:
+    """The URLs an article written from `url` adds to the record: the URL fetched, where redirects
+    ended (a page the publisher served there), and the canonical URL only when on the same site."""
+    out = [url]
+    if final_url and final_url not in out:
+        out.append(final_url)
+    if canonical_url and canonical_url not in out and same_site(canonical_url, url):
+        out.append(canonical_url)
+    return out
 
 
 def url_hash(url: str) -> int:

@@ -8,6 +8,10 @@ from email.utils import parsedate_to_datetime
 
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
+#: Bounds of any date kept, plausible or not (a fetch date from a WARC, a date from our own header):
+#: outside them a date is an error in the input (0001-01-01, 9999-12-31), read as unknown.
+_EARLIEST_ANY = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST_ANY_SLACK = timedelta(days=366)
 _SPACES = re.compile(r"\s+")
 
 
@@ -34,7 +38,9 @@ def parse_datetime(text: str | None, *, plausible: bool = True) -> datetime | No
 
     A date without a time is midnight UTC; a time without a zone is taken as UTC.
     With `plausible`, dates before 1990 or more than two days ahead are treated as noise (None):
-    a publication date, unlike a fetch date, cannot be in the future.
+    a publication date, unlike a fetch date, cannot be in the future. Without it, dates before 1970
+    or more than a year ahead still are (``9999-12-31T23:00:00-05:00`` is not even a UTC date):
+    one bad date is an unknown date, never an error for the document that holds it.
     """
     if not text:
         return None
@@ -50,7 +56,7 @@ def parse_datetime(text: str | None, *, plausible: bool = True) -> datetime | No
     if parsed is None:
         try:
             parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             parsed = None
     if parsed is None:
         match = re.match(r"^(\d{4})-(\d{2})-(\d{2})\b", text)
@@ -61,10 +67,19 @@ def parse_datetime(text: str | None, *, plausible: bool = True) -> datetime | No
                 parsed = None
     if parsed is None:
         return None
-    parsed = to_utc(parsed)
-    if plausible and (parsed < _EARLIEST or parsed > utcnow() + _FUTURE_SLACK):
+    try:
+        parsed = to_utc(parsed)
+    except OverflowError:  # 9999-12-31 in a zone west of UTC, 0001-01-01 east of it
         return None
-    return parsed
+    return parsed if is_sane(parsed, plausible=plausible) else None
+
+
+def is_sane(when: datetime, *, plausible: bool = False) -> bool:
+    """Whether an aware datetime is one to keep (see `parse_datetime` for the bounds)."""
+    now = utcnow()
+    if plausible:
+        return _EARLIEST <= when <= now + _FUTURE_SLACK
+    return _EARLIEST_ANY <= when <= now + _LATEST_ANY_SLACK
 
 
 def in_window(when: datetime | None, *, since: datetime | None, until: datetime | None) -> bool:

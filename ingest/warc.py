@@ -4,7 +4,12 @@ Reading streams the file record by record (local path or ``s3://``, never loaded
 ``response`` record with a 2xx HTML answer becomes a `RawPage` whose ``raw_uri`` is
 ``<warc uri>#offset=<record offset>``; `read_warc_record` reads it back from there. Other records
 (requests, metadata, images, redirects, errors) are not articles: they are counted by reason in
-`WarcStats` and logged, not reported one by one.
+`WarcStats` and logged, not reported one by one. A response record that cannot be read (no
+target URI, a broken HTTP head, a truncated body) is yielded as its ref with the reason, and
+reading goes on with the next record (`ingest.warcsafe`).
+
+The ``WARC-Copydesk-Ref`` header (source, priority, dates of the original `PageRef`) is read only
+from the raw archive Copydesk writes: in any other WARC it is a header anyone could have set.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from common.storage import StorageError, resolve
 from ingest.errors import DiscoveryError
 from ingest.records import PageRef, RawPage
 from ingest.timeutil import parse_datetime, to_utc, utcnow
-from ingest.urls import source_for
+from ingest.urls import is_http_url, source_for
+from ingest.warcsafe import PROBLEM, archive_iterator
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,10 @@ ORIGIN_HEADER = "WARC-Copydesk-Origin"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _OFFSET_MARK = "#offset="
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class BadRecord(DiscoveryError):
+    """One response record of a WARC that cannot be read as a page; the records after it still are."""
 
 
 @dataclass(slots=True)
@@ -80,8 +90,9 @@ def iter_warc(
     start: datetime | None = None,
     end: datetime | None = None,
     stats: WarcStats | None = None,
-) -> Iterator[RawPage]:
-    """Yield the HTML pages of a WARC / WARC.gz file, streamed, in file order.
+) -> Iterator[RawPage | tuple[PageRef, DiscoveryError]]:
+    """Yield the HTML pages of a WARC / WARC.gz file, streamed, in file order, and for each response
+    record that cannot be read, its ref with why (counted as ``bad_record``); reading goes on.
 
     Args:
         uri: local path, ``file://`` or ``s3://`` URI.
@@ -91,7 +102,6 @@ def iter_warc(
     Raises:
         DiscoveryError: the file cannot be opened, or is corrupt (pages before the damage are yielded).
     """
-    from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     stats = stats if stats is not None else WarcStats()
@@ -99,11 +109,16 @@ def iter_warc(
     end_utc = to_utc(end) if end else None
     offset = 0
     with _open(uri, seekable=False) as stream:
-        iterator = ArchiveIterator(stream)
+        iterator = archive_iterator(stream)
         try:
             for record in iterator:
                 stats.records += 1
-                reason, page = _page_of(record, uri=uri, start=start_utc, end=end_utc)
+                try:
+                    reason, page = _page_of(record, uri=uri, start=start_utc, end=end_utc)
+                except BadRecord as exc:
+                    reason, page = "bad_record", None
+                    target = target_uri(record) or f"{uri}{_OFFSET_MARK}{iterator.get_record_offset()}"
+                    yield PageRef(url=target, source=source_for(target), discovered_from=uri), exc
                 # Asked for every record, after its body was read: warcio finds offsets by reading
                 # each record to its end, and miscounts those it was never asked about.
                 offset = iterator.get_record_offset()
@@ -126,6 +141,9 @@ def _page_of(
     """(skip reason, None) or ("", page without its raw_uri) for one WARC record."""
     if record.rec_type != "response":
         return record.rec_type or "unknown", None
+    problem = getattr(record, PROBLEM, None)
+    if problem:
+        raise BadRecord(f"WARC {uri}: {problem}")
     if record.http_headers is None:
         return "not_http", None
     fetched_at = parse_datetime(record.rec_headers.get_header("WARC-Date"), plausible=False)
@@ -147,7 +165,9 @@ def _page_of(
         raise DiscoveryError(
             f"WARC {uri}: record of {target_uri(record)} is truncated ({missing} bytes missing)"
         )
-    return "", record_to_page(record, body=body, raw_uri=uri, fetched_at=fetched_at)
+    if not is_http_url(target_uri(record)):
+        raise BadRecord(f"WARC {uri}: response record for {target_uri(record)[:200]!r}, not an http(s) URL")
+    return "", record_to_page(record, body=body, raw_uri=uri, fetched_at=fetched_at, trusted=False)
 
 
 def target_uri(record: Any) -> str:
@@ -161,14 +181,17 @@ def _status(record: Any) -> int:
         return 0
 
 
-def record_to_page(record: Any, *, body: bytes, raw_uri: str, fetched_at: datetime | None) -> RawPage:
-    """A `RawPage` from a warcio response record; a `REF_HEADER` restores the original `PageRef`."""
+def record_to_page(
+    record: Any, *, body: bytes, raw_uri: str, fetched_at: datetime | None, trusted: bool
+) -> RawPage:
+    """A `RawPage` from a warcio response record; in a `trusted` one (an object of the raw archive
+    Copydesk wrote), a `REF_HEADER` restores the original `PageRef`."""
     target = target_uri(record)
     headers: dict[str, str] = {}
     for name, value in record.http_headers.headers:
         key = name.lower()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    ref = _ref_from_header(record.rec_headers.get_header(REF_HEADER))
+    ref = _ref_from_header(record.rec_headers.get_header(REF_HEADER)) if trusted else None
     if ref is None:
         ref = PageRef(url=target, source=source_for(target), discovered_from=split_raw_uri(raw_uri)[0])
     return RawPage(
@@ -183,7 +206,8 @@ def record_to_page(record: Any, *, body: bytes, raw_uri: str, fetched_at: dateti
 
 
 def read_warc_record(raw_uri: str) -> RawPage:
-    """Read back the page a ``<warc uri>#offset=N`` (or a one-record WARC file) points at.
+    """Read back the page a ``<warc uri>#offset=N`` (or a one-record WARC file) points at, in a WARC
+    not known to be Copydesk's (its `REF_HEADER` is not read).
 
     Raises:
         DiscoveryError: no such file, or no response record at that offset.
@@ -193,27 +217,31 @@ def read_warc_record(raw_uri: str) -> RawPage:
         loc = resolve(uri)
     except StorageError as exc:
         raise DiscoveryError(f"cannot open WARC {uri}: {exc}") from exc
-    return read_record_at(loc.fs, loc.path, offset, raw_uri=raw_uri)
+    return read_record_at(loc.fs, loc.path, offset, raw_uri=raw_uri, trusted=False)
 
 
-def read_record_at(fs: Any, path: str, offset: int, *, raw_uri: str) -> RawPage:
-    """The response record at byte `offset` of the WARC file `path` in filesystem `fs`.
+def read_record_at(fs: Any, path: str, offset: int, *, raw_uri: str, trusted: bool) -> RawPage:
+    """The response record at byte `offset` of the WARC file `path` in filesystem `fs`; `trusted`:
+    the file is Copydesk's own (the raw archive), so its `REF_HEADER` is read.
 
     Raises:
         DiscoveryError: no such file, or no response record there.
     """
-    from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     try:
         with fs.open_input_file(path) as stream:
             stream.seek(offset)
-            for record in ArchiveIterator(stream):
+            for record in archive_iterator(stream):
                 if record.rec_type != "response" or record.http_headers is None:
                     break
                 fetched_at = parse_datetime(record.rec_headers.get_header("WARC-Date"), plausible=False)
-                body = record.content_stream().read()
-                return record_to_page(record, body=body, raw_uri=raw_uri, fetched_at=fetched_at)
+                body = record.content_stream().read(MAX_RECORD_BYTES + 1)
+                if len(body) > MAX_RECORD_BYTES:
+                    raise DiscoveryError(f"the record at {raw_uri} is larger than {MAX_RECORD_BYTES} bytes")
+                return record_to_page(
+                    record, body=body, raw_uri=raw_uri, fetched_at=fetched_at, trusted=trusted
+                )
     except (ArchiveLoadFailed, OSError, EOFError, ValueError, pa.ArrowException) as exc:
         raise DiscoveryError(f"cannot read a WARC record at {raw_uri}: {exc}") from exc
     raise DiscoveryError(f"no response record at {raw_uri}")
