@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -94,9 +95,17 @@ def resolve(uri: str, *, endpoint_url: str | None = None) -> Location:
     return Location(pafs.LocalFileSystem(), local, local)
 
 
+#: How a store says no for good: S3 error codes (as boto3 and pyarrow's AWS SDK name them) and
+#: HTTP statuses as pyarrow reports them. Never a bare "403" anywhere in the text: file names hold it.
+_REFUSED = re.compile(
+    r"\b(NoSuchBucket|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ACCESS_DENIED|NO_SUCH_BUCKET"
+    r"|INVALID_ACCESS_KEY_ID|SIGNATURE_DOES_NOT_MATCH)\b|HTTP (?:status|response code):? ?(?:403|404)\b"
+)
+
+
 def _translate(exc: Exception, what: str) -> StorageError:
     text = str(exc)
-    if any(k in text for k in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "403", "404")):
+    if isinstance(exc, PermissionError) or _REFUSED.search(text):
         return StorageRefused(f"{what}: {text}")
     return StorageUnavailable(f"{what}: {text}")
 

@@ -243,6 +243,7 @@ def plan_pass(
         until=unmapped(until),
         publisher=[p for _, p in jobs],
         fetch_state=unmapped(state.fetch_state),
+        max_sitemap_urls=unmapped(settings.max_sitemap_urls),
     )
     refs: list[PageRef] = []
     page_sources: list[str] = []
@@ -353,7 +354,11 @@ def write_errors_and_state(
     *,
     lease: Lease | None,
 ) -> None:
-    """Write the pass's error rows, then (still holding the lease) the seen URLs and settled feed state."""
+    """Write the pass's error rows, then (still holding the lease) the seen URLs, settled feed state
+    and failure counts. An unknown error met in too many runs becomes final (GaveUp), so its feed
+    settles instead of being retried forever."""
+    plan.state.attempts.forget(total.urls)
+    errors = plan.state.attempts.record(errors)
     summary.pages_fetched += total.pages_fetched
     summary.pages_skipped += total.pages_skipped
     summary.articles_new += len(total.article_ids)
@@ -371,6 +376,7 @@ def write_errors_and_state(
         settings.out,
         seen=cast(SeenUrls, quote(state.seen)),
         fetch_state=cast(FetchState | None, quote(state.fetch_state)),
+        attempts=state.attempts,
         endpoint_url=plan.endpoint,
     )
 

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="How long a run waits for another run's lease on the same output root before it "
         "gives up with a one-line message (0: give up at once).",
     )
+    max_sitemap_urls: int = Field(
+        100_000,
+        gt=0,
+        description="Page URLs taken from one sitemap source (an index and its child sitemaps) in one run; "
+        "the child sitemaps not read are read by the next runs.",
+    )
     server_port: int = Field(
         4200,
         ge=0,

@@ -29,9 +29,10 @@ from dedup.records import ORIGINAL
 from flows.settings import TASK_RETRIES, TASK_RETRY_DELAY_S
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive
+from ingest.attempts import Attempts, load_attempts, save_attempts
 from ingest.batch import ingest_pages, ingest_refs
 from ingest.config import Publisher
-from ingest.discover import discover_refs, iter_pages
+from ingest.discover import DEFAULT_MAX_SITEMAP_URLS, discover_refs, iter_pages
 from ingest.failures import Stage, error_record
 from ingest.fetch import FetchConfig
 from ingest.records import Article, ErrorRecord, PageRef, RawPage
@@ -110,6 +111,8 @@ class RunState:
 
     fetch_state: FetchState | None
     seen: SeenUrls
+    #: failures with unknown errors per URL, across runs (`ingest.attempts`)
+    attempts: Attempts = field(default_factory=Attempts)
 
 
 @dataclass(slots=True)
@@ -162,12 +165,13 @@ def load_run_state(out: str, *, fetch_state: bool, endpoint_url: str | None = No
     root = resolve(out, endpoint_url=endpoint_url)
     state = load_fetch_state(root) if fetch_state else None
     seen = load_seen_urls(root)
+    attempts = load_attempts(root)
     get_run_logger().info(
         "%d URLs seen before%s",
         len(seen),
         f", state of {len(state)} feeds and sitemaps" if state is not None else "",
     )
-    return RunState(state, seen)
+    return RunState(state, seen, attempts)
 
 
 @task(name="save-run-state", **TASK_DEFAULTS)
@@ -176,11 +180,15 @@ def save_run_state(
     *,
     seen: SeenUrls,
     fetch_state: FetchState | None,
+    attempts: Attempts | None = None,
     endpoint_url: str | None = None,
 ) -> None:
-    """Record the URLs this run ingested and (when given) the feed and sitemap state it read."""
+    """Record the URLs this run ingested, (when given) the feed and sitemap state it read and the
+    failure counts it updated."""
     root = resolve(out, endpoint_url=endpoint_url)
     save_seen_urls(seen, root)
+    if attempts is not None:
+        save_attempts(attempts, root)
     if fetch_state is not None:
         save_fetch_state(fetch_state, root)
 
@@ -195,6 +203,7 @@ def discover_source(
     until: datetime | None = None,
     publisher: Publisher | None = None,
     fetch_state: FetchState | None = None,
+    max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS,
 ) -> Discovered:
     """The pages a feed, sitemap or URL list names (dated in ``[since, until)`` or undated).
 
@@ -221,7 +230,13 @@ def discover_source(
             {k: dataclasses.replace(v, children=list(v.children)) for k, v in fetch_state.documents.items()}
         )
     found = discover_refs(
-        spec, fetch_config=fetch_config, run_id=run_id, since=since, until=until, state=local
+        spec,
+        fetch_config=fetch_config,
+        run_id=run_id,
+        since=since,
+        until=until,
+        state=local,
+        max_sitemap_urls=max_sitemap_urls,
     )
     if publisher is not None:
         for ref in found.refs:

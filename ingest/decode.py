@@ -59,9 +59,13 @@ def codec_for(label: str | None) -> str | None:
     label = label.strip().strip("\"'").lower()
     label = _WHATWG_ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
+    # base64, rot13, zlib...: codecs Python knows, but not text encodings (bytes.decode refuses them)
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    return info.name
 
 
 def decode_html(body: bytes, *, declared: str | None = None) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 #: Largest local feed, sitemap or URL list read.
 MAX_LOCAL_DOCUMENT_BYTES = 100 * 1024 * 1024
+#: Page URLs taken from one sitemap source (an index and its children) in one run; the sitemaps
+#: not read, or cut, are read by the next runs (their state is not saved).
+DEFAULT_MAX_SITEMAP_URLS = 100_000
+#: Sitemap documents fetched at once: a child may be 50 MB, an index may list 50,000 of them.
+SITEMAPS_AT_ONCE = 4
 
 
 @dataclass(slots=True)
@@ -67,6 +72,7 @@ def discover_refs(
     until: datetime | None = None,
     max_sitemap_depth: int = 3,
     max_sitemaps: int = 500,
+    max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS,
     state: FetchState | None = None,
 ) -> Discovery:
     """The pages a ``feed:``, ``sitemap:`` or ``urls:`` source lists.
@@ -79,6 +85,8 @@ def discover_refs(
             sitemaps whose lastmod is before `since` are not read.
         max_sitemap_depth: nesting of sitemap indexes followed (1: only the sitemap given).
         max_sitemaps: sitemap documents read at most; the rest are reported as errors.
+        max_sitemap_urls: page URLs taken from a sitemap source in this run; sitemaps beyond
+            are left for the next runs (one error row says so).
         state: validators and hashes of documents read before (`ingest.state`): a feed or sitemap
             not modified since yields no refs. Updated in place; the caller saves it.
 
@@ -101,6 +109,7 @@ def discover_refs(
                 since=since,
                 max_depth=max_sitemap_depth,
                 max_count=max_sitemaps,
+                max_urls=max_sitemap_urls,
                 state=state,
             )
         )
@@ -191,9 +200,11 @@ async def _read_documents(
     since: datetime | None,
     max_depth: int,
     max_count: int,
+    max_urls: int,
     state: FetchState | None,
 ) -> None:
-    """Read a feed, or a sitemap and (breadth first, level by level) the sitemaps it points to."""
+    """Read a feed, or a sitemap and (breadth first, level by level, a few documents at a time)
+    the sitemaps it points to, until `max_urls` page URLs are taken."""
     async with Fetcher(fetch_config) as fetcher:
 
         def parse(data: bytes, url: str) -> Parsed:
@@ -218,9 +229,8 @@ async def _read_documents(
                     kind="DiscoveryError",
                 )
             level = level[:budget]
-            results = await asyncio.gather(*(read(url) for url in level), return_exceptions=True)
             next_level: list[str] = []
-            for url, result in zip(level, results, strict=True):
+            for url, result in await _read_some(level, read, found, spec, max_urls, run_id, state):
                 found.documents += 1
                 if isinstance(result, Exception):
                     if not isinstance(result, IngestError):
@@ -229,7 +239,19 @@ async def _read_documents(
                     continue
                 if isinstance(result, BaseException):  # cancelled, interrupted: not ours to keep
                     raise result
-                found.refs.extend(result.refs)
+                room = max_urls - len(found.refs)
+                if len(result.refs) > room:
+                    _error(
+                        found,
+                        url,
+                        f"took {room} of its {len(result.refs)} URLs: more than {max_urls} from {spec} "
+                        "in one run; the rest are read by the next runs",
+                        run_id=run_id,
+                        kind="DiscoveryError",
+                    )
+                    if state is not None:
+                        state.documents.pop(normalize_url(url), None)  # read it whole next time
+                found.refs.extend(result.refs[: max(0, room)])
                 for what, why in result.skipped:
                     _error(found, what, why, run_id=run_id, kind="BadFeed")
                 for child, lastmod in result.children:
@@ -255,6 +277,40 @@ async def _read_documents(
                     next_level.append(child)
             level = next_level
             depth += 1
+
+
+async def _read_some(
+    level: list[str],
+    read: Callable[[str], Awaitable[Parsed]],
+    found: Discovery,
+    spec: SourceSpec,
+    max_urls: int,
+    run_id: str,
+    state: FetchState | None,
+) -> list[tuple[str, Parsed | BaseException]]:
+    """Read the documents of `level`, `SITEMAPS_AT_ONCE` at a time, until `max_urls` refs are found;
+    the documents left are reported in one error row, and not read (nor marked read) this run."""
+    out: list[tuple[str, Parsed | BaseException]] = []
+    taken = len(found.refs)
+    for i in range(0, len(level), SITEMAPS_AT_ONCE):
+        if taken >= max_urls:
+            left = level[i:]
+            _error(
+                found,
+                left[0],
+                f"{len(left)} sitemaps of {spec} not read: {max_urls} URLs taken in this run already; "
+                "the next runs read them",
+                run_id=run_id,
+                kind="DiscoveryError",
+            )
+            break
+        group = level[i : i + SITEMAPS_AT_ONCE]
+        results = await asyncio.gather(*(read(url) for url in group), return_exceptions=True)
+        for url, result in zip(group, results, strict=True):
+            out.append((url, result))
+            if isinstance(result, Parsed):
+                taken += len(result.refs)
+    return out
 
 
 async def _read_if_changed(

@@ -10,6 +10,7 @@ CopydeskError (common.errors)
     │   ├── Refused(PermanentError)            scheme, private address, robots.txt, too large
     │   └── NotHtml(PermanentError)            a response that is not an HTML page
     ├── ArchiveError                   the raw archive could not keep a page
+    ├── GaveUp(PermanentError)         an unknown error, met in too many runs (`ingest.attempts`)
     └── ExtractError(PermanentError)
         ├── NoArticle                  a page with no article text in it
         └── ExtractTimeout             a page that took longer than the per-page limit to extract
@@ -57,6 +58,10 @@ class NotHtml(FetchError, PermanentError):
 
 class ArchiveError(IngestError):
     """The raw archive could not store or read a page."""
+
+
+class GaveUp(IngestError, PermanentError):
+    """An input that failed with an error Copydesk does not know in too many runs: not tried again."""
 
 
 class ExtractError(IngestError, PermanentError):
