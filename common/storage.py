@@ -68,14 +68,13 @@ class Location:
 def resolve(uri: str, *, endpoint_url: str | None = None) -> Location:
     """Turn a local path or an `s3://bucket/prefix` URI into a `Location`.
 
-    For S3 the endpoint comes from `endpoint_url`, else from `AWS_ENDPOINT_URL`, else AWS itself;
+    For S3 the endpoint comes from `s3_endpoint` (`endpoint_url`, ``COPYDESK_S3_ENDPOINT_URL``,
+    ``AWS_ENDPOINT_URL``, else AWS itself);
     credentials and region from the usual AWS variables.
     """
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
-        endpoint = (
-            endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("COPYDESK_S3_ENDPOINT_URL")
-        )
+        endpoint = s3_endpoint(endpoint_url)
         kwargs: dict[str, object] = {
             "region": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
         }
@@ -93,6 +92,17 @@ def resolve(uri: str, *, endpoint_url: str | None = None) -> Location:
         raise StorageRefused(f"unsupported store URI {uri!r}: use a local path or s3://bucket/prefix")
     local = os.path.abspath(parsed.path if parsed.scheme == "file" else uri)
     return Location(pafs.LocalFileSystem(), local, local)
+
+
+def s3_endpoint(endpoint_url: str | None = None) -> str | None:
+    """The S3 endpoint, one rule for inputs, outputs, the raw archive and the lease: the one given,
+    else ``COPYDESK_S3_ENDPOINT_URL`` (the setting), else ``AWS_ENDPOINT_URL``, else AWS itself."""
+    return (
+        endpoint_url
+        or os.environ.get("COPYDESK_S3_ENDPOINT_URL")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
 
 
 #: How a store says no for good: S3 error codes (as boto3 and pyarrow's AWS SDK name them) and

@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 import pyarrow.fs as pafs
 
 from common.errors import CopydeskError, TransientError
-from common.storage import Location, StorageRefused, StorageUnavailable, resolve
+from common.storage import Location, StorageRefused, StorageUnavailable, resolve, s3_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +212,7 @@ def store_for(out: str, *, endpoint_url: str | None = None) -> LeaseStore:
     if urlparse(out).scheme == "s3":
         loc = resolve(out, endpoint_url=endpoint_url)  # checks the URI the same way the tables do
         bucket, _, prefix = loc.path.partition("/")
-        endpoint = (
-            endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("COPYDESK_S3_ENDPOINT_URL")
-        )
+        endpoint = s3_endpoint(endpoint_url)
         key = f"{prefix}/{LEASE_PATH}" if prefix else LEASE_PATH
         return S3LeaseStore(bucket, key, endpoint_url=endpoint)
     return LocalLeaseStore(resolve(out).child(*LEASE_PATH.split("/")).path)

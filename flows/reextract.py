@@ -32,12 +32,20 @@ class ReextractOutcome:
 
 @task(name="reextract", **TASK_DEFAULTS)
 def reextract_task(
-    out: str, *, run_id: str, workers: int | None = None, endpoint_url: str | None = None
+    out: str,
+    *,
+    run_id: str,
+    workers: int | None = None,
+    endpoint_url: str | None = None,
+    raw_store: str | None = None,
 ) -> ReextractOutcome:
-    """Extract every raw page again and replace `articles/`; returns counts, not the articles."""
+    """Extract every raw page again (those under ``<raw_store>/raw/``, default ``<out>/raw/``) and
+    replace `articles/`; returns counts, not the articles."""
     from ingest.reextract import reextract  # the ingest side's entry point
 
-    made = reextract(resolve(out, endpoint_url=endpoint_url), run_id=run_id, workers=workers)
+    root = resolve(out, endpoint_url=endpoint_url)
+    raw_root = resolve(raw_store, endpoint_url=endpoint_url) if raw_store else None
+    made = reextract(root, run_id=run_id, workers=workers, raw_root=raw_root)
     return ReextractOutcome(
         out=out,
         pages_read=made.pages_fetched,
@@ -54,7 +62,8 @@ def _run_name() -> str:
 
 @flow(name="copydesk-reextract", flow_run_name=_run_name)
 def reextract(out: str | None = None, workers: int | None = None) -> ReextractOutcome:
-    """Extract every page of ``<out>/raw/`` again and replace ``<out>/articles/`` with the result.
+    """Extract every page of the raw archive (``<COPYDESK_RAW_STORE>/raw/``, default ``<out>/raw/``)
+    again and replace ``<out>/articles/`` with the result.
 
     Args:
         out: output root, a folder or ``s3://bucket/prefix``; default ``COPYDESK_OUT``.
@@ -68,7 +77,11 @@ def reextract(out: str | None = None, workers: int | None = None) -> ReextractOu
     try:
         with leased(settings, run_id=run_id, what=f"reextract {settings.out}"):
             outcome = retrying(reextract_task, settings)(
-                settings.out, run_id=run_id, workers=workers, endpoint_url=settings.s3_endpoint_url
+                settings.out,
+                run_id=run_id,
+                workers=workers,
+                endpoint_url=settings.s3_endpoint_url,
+                raw_store=settings.raw_store_uri,
             )
     except LeaseBusy as exc:
         get_run_logger().warning("nothing done: %s", exc)

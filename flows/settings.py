@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     )
     s3_endpoint_url: str | None = Field(
         None,
-        description="S3-compatible endpoint (MinIO, moto, R2); default AWS_ENDPOINT_URL, else AWS itself.",
+        description="S3-compatible endpoint (MinIO, moto, R2) of inputs, outputs and the raw archive alike; "
+        "default AWS_ENDPOINT_URL, else AWS itself.",
     )
     user_agent: str = Field(
         FETCH.user_agent,

@@ -3,8 +3,8 @@
 Every input ends as exactly one `Article` or one `ErrorRecord` (stage = where it failed,
 kind = the exception's class name): a bad page is counted and reported, never raised, never lost.
 
-Fetching runs async in this process; each page is archived as it arrives and handed to the
-extraction pool (`ingest.pool`), so fetching, archiving and extracting overlap and extraction
+Fetching runs async in this process; each page is archived as it arrives (in a thread of its
+own, out of the fetch event loop) and handed to the extraction pool (`ingest.pool`), so fetching, archiving and extracting overlap and extraction
 uses every core. ``workers=1`` extracts in this process.
 """
 
@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -74,12 +75,16 @@ def ingest_refs(
     refs = _unique(refs, list(refs), result, run_id=run_id)
     jobs = _jobs(workers, min_words, len(refs))
 
-    def arrived(outcome: FetchOutcome) -> None:
-        if isinstance(outcome, RawPage):
-            result.pages_fetched += 1
-            _archive_then_queue(outcome, jobs, result, archive=archive, run_id=run_id)
+    # Archiving (gzip, a PUT) runs in its own thread, one page after the other, so that the fetch
+    # event loop never waits on it; leaving the `with` waits for the last page to be archived.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copydesk-archive") as archiver:
 
-    outcomes = fetch_pages(refs, fetch_config, on_result=arrived) if refs else []
+        def arrived(outcome: FetchOutcome) -> None:
+            if isinstance(outcome, RawPage):
+                result.pages_fetched += 1
+                archiver.submit(_archive_then_queue, outcome, jobs, result, archive=archive, run_id=run_id)
+
+        outcomes = fetch_pages(refs, fetch_config, on_result=arrived) if refs else []
     for outcome in outcomes:
         if not isinstance(outcome, RawPage):
             _fail(result, outcome[0], "fetch", outcome[1], run_id=run_id)

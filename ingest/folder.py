@@ -1,5 +1,8 @@
 """A folder of saved pages (*.html, *.htm, optionally .gz; local or ``s3://``) as a source of pages.
 
+A local folder is walked without following links to folders (so no way out and no cycles), and
+a linked page is read only when it lies inside the folder; the links not followed are error rows.
+
 Each file is a page as saved by a browser or a crawler: its URL is the page's own
 ``<link rel=canonical>`` / ``og:url`` when it has one, else the file's URI; its fetch time is
 the file's modification time; it is read as a 200 ``text/html`` answer without charset, so the
@@ -9,6 +12,7 @@ page's ``<meta charset>`` or detection decides the decoding.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -35,9 +39,13 @@ def iter_folder(uri: str) -> Iterator[RawPage | tuple[PageRef, DiscoveryError]]:
     Raises:
         DiscoveryError: the folder itself cannot be listed.
     """
+    refused: list[tuple[str, str]] = []
     try:
         loc = resolve(uri)
-        infos = loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True, allow_not_found=False))
+        if isinstance(loc.fs, pafs.LocalFileSystem):
+            infos = loc.fs.get_file_info(_local_files(loc.path, refused))
+        else:
+            infos = loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True, allow_not_found=False))
     except (OSError, pa.ArrowException, StorageError) as exc:
         raise DiscoveryError(f"cannot list folder {uri}: {exc}") from exc
     files = sorted(
@@ -45,12 +53,40 @@ def iter_folder(uri: str) -> Iterator[RawPage | tuple[PageRef, DiscoveryError]]:
         key=lambda i: i.path,
     )
     log.info("folder %s: %d saved pages", uri, len(files))
+    for path, why in refused:
+        link = _file_uri(loc, path)
+        yield PageRef(url=link, source=source_for(link), discovered_from=uri), DiscoveryError(why)
     for info in files:
         file_uri = _file_uri(loc, info.path)
         try:
             yield _read_page(loc, info, file_uri=file_uri, folder=uri)
         except DiscoveryError as exc:
             yield PageRef(url=file_uri, source=source_for(file_uri), discovered_from=uri), exc
+
+
+def _local_files(root: str, refused: list[tuple[str, str]]) -> list[str]:
+    """Saved pages under a local folder, walked without following linked folders (no way out of
+    the folder, no cycles); a linked page is read only if it lies inside the folder. Links not
+    followed go to `refused` as (path, why)."""
+    if not os.path.isdir(root):
+        raise DiscoveryError(f"cannot list folder {root}: not a folder")
+    real_root = os.path.realpath(root)
+    out: list[str] = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        for name in dirs:
+            if os.path.islink(os.path.join(folder, name)):
+                refused.append((os.path.join(folder, name), "a link to a folder, not followed"))
+        for name in names:
+            path = os.path.join(folder, name)
+            if not name.lower().endswith(PAGE_SUFFIXES):
+                continue
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([real_root, target]) != real_root:
+                    refused.append((path, f"a link to {target}, outside the folder; not followed"))
+                    continue
+            out.append(path)
+    return out
 
 
 def _file_uri(loc: Location, path: str) -> str:

@@ -36,9 +36,20 @@ class AddressPolicy:
     allow_private: bool = False
 
     def why_refused(self, address: IPAddress) -> str | None:
-        """The reason `address` is refused, or None when it may be connected to."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        """The reason `address` is refused, or None when it may be connected to.
+
+        An IPv6 address that carries an IPv4 one (mapped ``::ffff:a.b.c.d``, compatible
+        ``::a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``, Teredo, SIIT) is judged by the
+        IPv4 address it leads to; deprecated site-local ``fec0::/10`` and local-use NAT64
+        ``64:ff9b:1::/48`` are private.
+        """
+        if isinstance(address, ipaddress.IPv6Address):
+            inner = embedded_ipv4(address)
+            if inner is not None:
+                reason = self.why_refused(inner)
+                return f"{address} leads to {inner}: {reason}" if reason is not None else None
+            if address in _SITE_LOCAL or address in _LOCAL_NAT64:
+                return None if self.allow_private else f"{address} is a private or reserved address"
         if address.is_unspecified or address.is_multicast:
             return f"{address} is not a host address"
         if address.is_loopback:
@@ -49,6 +60,29 @@ class AddressPolicy:
             kind = "link-local" if address.is_link_local else "private or reserved"
             return f"{address} is a {kind} address"
         return None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for, in the forms that route to one; None otherwise."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _NAT64 or address in _SIIT:
+        return low
+    if address in _COMPATIBLE and int(address) > 1:  # :: and ::1 are not IPv4-compatible forms
+        return low
+    return None
 
 
 async def resolve_checked(host: str, port: int, policy: AddressPolicy) -> list[str]:

@@ -63,8 +63,10 @@ def reextract(
     workers: int | None = None,
     min_words: int = MIN_WORDS,
     batch_size: int = BATCH_SIZE,
+    raw_root: Location | None = None,
 ) -> BatchResult:
-    """Extract every page of ``<root>/raw/`` again and replace ``<root>/articles/`` with the result.
+    """Extract every page of ``<raw_root>/raw/`` (default ``<root>/raw/``) again and replace
+    ``<root>/articles/`` with the result.
 
     Error rows are written to ``<root>/errors/`` too. Returns what was made (`pages_fetched`
     counts the raw pages read).
@@ -73,7 +75,7 @@ def reextract(
         common.storage.StorageError: the store cannot be listed, read or written.
     """
     started = time.monotonic()
-    archive = RawArchive(root)
+    archive = RawArchive(raw_root or root)
     articles_loc = root.child(ARTICLES_DIR)
     old_files = list_files(articles_loc)
     current = read_dataset(articles_loc, columns=["article_id", "raw_uri"])
