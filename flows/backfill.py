@@ -35,6 +35,7 @@ from prefect import flow, get_run_logger
 
 from common.storage import Location, StorageUnavailable, resolve, stable_name
 from flows.artifacts import publish
+from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
 from flows.pipeline import ingest_and_dedup
 from flows.runtime import ONE_AT_A_TIME, current_run_id, leased, library_log_levels, settings_with
@@ -121,6 +122,9 @@ def backfill(
     every document, and must not make the scheduled run take one for read.
     """
     started = time.monotonic()
+    check_run_parameters(
+        {"sources": sources, "out": out, "allow_loopback": allow_loopback, "sources_file": sources_file}
+    )
     library_log_levels()
     logger = get_run_logger()
     settings = settings_with(

@@ -43,6 +43,7 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
 from flows.artifacts import publish
+from flows.exposure import check_run_parameters
 from flows.lease import Lease, LeaseBusy
 from flows.runtime import (
     ONE_AT_A_TIME,
@@ -128,6 +129,9 @@ def pipeline(
         allow_loopback, per_host_delay_s, batch_size, sources_file: override the ``COPYDESK_*`` settings.
     """
     started = time.monotonic()
+    check_run_parameters(
+        {"sources": sources, "out": out, "allow_loopback": allow_loopback, "sources_file": sources_file}
+    )
     library_log_levels()
     settings = settings_with(
         out=out,

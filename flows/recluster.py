@@ -36,6 +36,7 @@ from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
 from flows.backfill import days_between
+from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
 from flows.runtime import current_run_id, leased, library_log_levels, retrying, settings_with
 from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS, first_of_each
@@ -115,6 +116,7 @@ def dedup_range(start: date, end: date, out: str | None = None) -> ReclusterOutc
     """Group the articles dated `start`..`end` again from scratch and rewrite their `clusters/` rows."""
     from prefect.artifacts import create_table_artifact
 
+    check_run_parameters({"out": out})
     library_log_levels()
     logger = get_run_logger()
     settings = settings_with(out=out)

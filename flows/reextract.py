@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from common.storage import resolve
+from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
 from flows.runtime import current_run_id, leased, library_log_levels, retrying, settings_with
 from flows.tasks import TASK_DEFAULTS
@@ -71,6 +72,7 @@ def reextract(out: str | None = None, workers: int | None = None) -> ReextractOu
     """
     from prefect.artifacts import create_table_artifact
 
+    check_run_parameters({"out": out})
     library_log_levels()
     settings = settings_with(out=out)
     run_id = current_run_id()

@@ -104,9 +104,7 @@ def load_attempts(root: Location, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -
         raise StorageError(f"cannot read {loc.uri}: {exc}") from exc
     try:
         table = pq.read_table(loc.path, filesystem=root.fs)
-        counts = dict(
-            zip(table["url_hash"].to_pylist(), table["attempts"].to_pylist(), strict=True)
-        )
+        counts = dict(zip(table["url_hash"].to_pylist(), table["attempts"].to_pylist(), strict=True))
     except (OSError, pa.ArrowException, KeyError) as exc:
         log.warning("ignoring unreadable attempt counts %s: %s", loc.uri, exc)
         return Attempts(max_attempts=max_attempts)

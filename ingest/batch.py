@@ -4,8 +4,8 @@ Every input ends as exactly one `Article` or one `ErrorRecord` (stage = where it
 kind = the exception's class name): a bad page is counted and reported, never raised, never lost.
 
 Fetching runs async in this process; each page is archived as it arrives (in a thread of its
-own, out of the fetch event loop) and handed to the extraction pool (`ingest.pool`), so fetching, archiving and extracting overlap and extraction
-uses every core. ``workers=1`` extracts in this process.
+own, out of the fetch event loop) and handed to the extraction pool (`ingest.pool`), so
+fetching, archiving and extracting overlap and extraction uses every core. ``workers=1`` extracts in this process.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def test_compose_has_server_database_store_and_worker() -> None:
     services = compose["services"]
     assert {"postgres", "prefect-server", "minio", "worker"} <= set(services)
     server = services["prefect-server"]
-    assert "postgres:5432" in server["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    assert server["environment"]["PREFECT_SERVER_DATABASE_HOST"] == "postgres"
     worker = services["worker"]
     assert (
         INFRA / worker["build"]["context"] / worker["build"]["dockerfile"]
@@ -30,6 +30,30 @@ def test_compose_has_server_database_store_and_worker() -> None:
     assert "--pool copydesk" in worker["command"]
     assert worker["environment"]["COPYDESK_OUT"].startswith("s3://copydesk/")
     assert "mb --ignore-existing store/copydesk" in services["create-bucket"]["entrypoint"]
+
+
+def test_compose_binds_to_loopback_and_keeps_no_credentials() -> None:
+    text = (INFRA / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    example = dict(
+        line.split("=", 1)
+        for line in (INFRA / "copydesk.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for key in (
+        "POSTGRES_PASSWORD",
+        "MINIO_ROOT_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+        "PREFECT_SERVER_API_AUTH_STRING",
+    ):
+        assert key in example
+        assert example[key] not in text  # no secret of the example written into the compose file
+    for name in ("postgres", "prefect-server", "minio", "worker", "create-bucket", "deploy"):
+        assert compose["services"][name]["env_file"] == "copydesk.env"
+    assert "copydesk-secret" not in text
 
 
 def test_dockerfile_copies_what_exists() -> None:
