@@ -110,13 +110,17 @@ def _entry_link(entry: Any) -> str | None:
 
 
 def _entry_time(entry: Any) -> datetime | None:
-    """Published time, else updated, else created; feedparser hands them as UTC struct_time."""
+    """Published time, else updated, else created; feedparser hands them as UTC struct_time.
+
+    Read with `dict.get`: feedparser's own lookup hands ``published`` for a missing ``updated``,
+    with a DeprecationWarning (met whenever a published date is unreadable, as 9999-12-31 is).
+    """
     for key in ("published", "updated", "created"):
-        text = entry.get(key)
+        text = dict.get(entry, key)
         parsed_text = parse_datetime(text) if text else None
         if parsed_text is not None:
             return parsed_text
-        struct = entry.get(f"{key}_parsed")
+        struct = dict.get(entry, f"{key}_parsed")
         if isinstance(struct, time.struct_time):
             try:
                 when = datetime(*struct[:6], tzinfo=UTC)
