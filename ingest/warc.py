@@ -39,7 +39,7 @@ from ingest.warcsafe import PROBLEM, archive_iterator
 
 log = logging.getLogger(__name__)
 
-#: Largest record payload read as a page; larger ones are skipped (counted as ``too_large``).
+#: Largest record payload read as a page; a larger one is an error row (counted as ``bad_record``).
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 #: WARC header holding the `PageRef` of an archived page, as JSON.
 REF_HEADER = "WARC-Copydesk-Ref"
@@ -158,8 +158,8 @@ def _page_of(
     if ctype and ctype not in _HTML_TYPES:
         return "not_html", None
     body = record.content_stream().read(MAX_RECORD_BYTES + 1)
-    if len(body) > MAX_RECORD_BYTES:
-        return "too_large", None
+    if len(body) > MAX_RECORD_BYTES:  # a page, lost unless it is said: an error row
+        raise BadRecord(f"WARC {uri}: the page {target_uri(record)[:200]} is larger than {MAX_RECORD_BYTES} bytes")
     missing = getattr(record.raw_stream, "limit", 0)
     if isinstance(missing, int) and missing > 0:
         raise DiscoveryError(

@@ -94,6 +94,24 @@ def gzip_of_zeros(megabytes: int, *, wbits: int = 16 + zlib.MAX_WBITS) -> bytes:
     return first + block * (megabytes - 1) + end + trailer
 
 
+def gzip_with_filler(prefix: bytes, fill: bytes, megabytes: int, suffix: bytes) -> bytes:
+    """gzip of ``prefix + fill * (megabytes MB / len(fill)) + suffix``, built without holding it
+    (repeated full-flush blocks, as `gzip_of_zeros`); `fill` must divide 1 MB."""
+    chunk = fill * ((1 << 20) // len(fill))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head = packer.compress(prefix) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    assert packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH) == block
+    tail = packer.compress(suffix) + packer.flush()
+    crc = zlib.crc32(prefix)
+    for _ in range(megabytes):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(suffix, crc)
+    size = len(prefix) + len(chunk) * megabytes + len(suffix)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + head + block * megabytes + tail + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
 def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
