@@ -1,0 +1,96 @@
+"""Smaller guards: IPv6 forms that embed IPv4, links in `dir:` folders, one S3 endpoint, deployment
+parameters that would widen what a worker does."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+
+from dedup.dataset import s3_endpoint
+from flows.exposure import widened
+from ingest.discover import iter_pages
+from ingest.netguard import AddressPolicy
+from ingest.records import ErrorRecord, RawPage
+from tests.hostile.hostile_inputs import article_html
+
+REFUSED = [
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of the cloud metadata address
+    "64:ff9b:1::a00:1",  # local-use NAT64
+    "2002:7f00:1::",  # 6to4 of 127.0.0.1
+    "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+    "::127.0.0.1",  # IPv4-compatible
+    "::10.0.0.1",
+    "::ffff:0:a00:1",  # SIIT
+    "::ffff:169.254.169.254",  # mapped
+    "fec0::1",  # deprecated site-local
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo to 10.0.0.1
+]
+
+
+@pytest.mark.parametrize("address", REFUSED)
+def test_ipv6_forms_of_inner_addresses_are_refused(address: str):
+    assert AddressPolicy().why_refused(ipaddress.ip_address(address)) is not None
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
+def test_ipv6_forms_of_public_addresses_are_allowed(address: str):
+    assert AddressPolicy().why_refused(ipaddress.ip_address(address)) is None
+
+
+def test_a_dir_source_does_not_follow_links_out_or_around(tmp_path: Path):
+    inside, outside = tmp_path / "in", tmp_path / "out"
+    (inside / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.html").write_text(article_html("Secret"))
+    (inside / "a.html").write_text(article_html("Kept", canonical="https://herald.example/a"))
+    (inside / "sub" / "b.html").write_text(article_html("Also kept", canonical="https://herald.example/b"))
+    os.symlink(outside, inside / "escape")
+    os.symlink(outside / "secret.html", inside / "sub" / "leak.html")
+    os.symlink(inside, inside / "sub" / "cycle")
+    os.symlink(inside / "a.html", inside / "sub" / "alias.html")  # a link inside the folder: read
+    items = list(iter_pages(f"dir:{inside}", run_id="h"))
+    pages = sorted(i.ref.url for i in items if isinstance(i, RawPage))
+    errors = sorted(i.url.rsplit("/", 1)[-1] for i in items if isinstance(i, ErrorRecord))
+    assert pages == ["https://herald.example/a", "https://herald.example/b"]
+    assert errors == ["a", "cycle", "escape", "leak.html"]  # "a": the alias, a second copy of a.html
+
+
+def test_one_s3_endpoint_for_inputs_and_outputs(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://aws-variable:9000")
+    monkeypatch.setenv("COPYDESK_S3_ENDPOINT_URL", "http://copydesk-setting:9000")
+    assert s3_endpoint() == "http://copydesk-setting:9000"
+    from flows.lease import S3LeaseStore, store_for
+
+    store = store_for("s3://bucket/prefix")
+    assert isinstance(store, S3LeaseStore)
+    monkeypatch.delenv("COPYDESK_S3_ENDPOINT_URL")
+    assert s3_endpoint() == "http://aws-variable:9000"
+
+
+DEFAULTS = {
+    "sources": ["feed:https://news.example/rss", "warc:/data/crawl.warc.gz"],
+    "out": "s3://copydesk/data",
+}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        ({"allow_loopback": True}, ["allow_loopback"]),
+        ({"sources": ["urls:/etc/passwd"]}, ["source 'urls:/etc/passwd'"]),
+        ({"sources": ["dir:/home"]}, ["source 'dir:/home'"]),
+        ({"sources": ["feed:file:///etc/passwd"]}, ["source 'feed:file:///etc/passwd'"]),
+        ({"sources_file": "/etc/shadow"}, ["sources_file '/etc/shadow'"]),
+        ({"out": "/tmp/elsewhere"}, ["out '/tmp/elsewhere'"]),
+        ({"sources": ["feed:https://other.example/rss", "warc:s3://b/x.warc.gz"]}, []),
+        ({"sources": ["warc:/data/crawl.warc.gz"], "out": "s3://copydesk/data"}, []),
+    ],
+)
+def test_a_deployment_run_may_not_widen_its_parameters(parameters: dict[str, object], refused: list[str]):
+    assert widened(parameters, DEFAULTS) == refused
+    assert widened(parameters, DEFAULTS, trusted=True) == []
