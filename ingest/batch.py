@@ -5,7 +5,8 @@ kind = the exception's class name): a bad page is counted and reported, never ra
 
 Fetching runs async in this process; each page is archived as it arrives (in a thread of its
 own, out of the fetch event loop) and handed to the extraction pool (`ingest.pool`), so
-fetching, archiving and extracting overlap and extraction uses every core. ``workers=1`` extracts in this process.
+fetching, archiving and extracting overlap and extraction uses every core. ``workers=1``
+extracts in this process.
 """
 
 from __future__ import annotations

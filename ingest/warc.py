@@ -159,7 +159,9 @@ def _page_of(
         return "not_html", None
     body = record.content_stream().read(MAX_RECORD_BYTES + 1)
     if len(body) > MAX_RECORD_BYTES:  # a page, lost unless it is said: an error row
-        raise BadRecord(f"WARC {uri}: the page {target_uri(record)[:200]} is larger than {MAX_RECORD_BYTES} bytes")
+        raise BadRecord(
+            f"WARC {uri}: the page {target_uri(record)[:200]} is larger than {MAX_RECORD_BYTES} bytes"
+        )
     missing = getattr(record.raw_stream, "limit", 0)
     if isinstance(missing, int) and missing > 0:
         raise DiscoveryError(

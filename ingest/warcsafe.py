@@ -34,7 +34,7 @@ def archive_iterator(stream: BinaryIO) -> Any:
     from warcio.recordloader import ArcWarcRecordLoader
     from warcio.statusandheaders import StatusAndHeadersParserException
 
-    class _Reader(DecompressingBufferedReader):  # type: ignore[misc]
+    class _Reader(DecompressingBufferedReader):
         """Header lines are the only thing read by line: bound them, and their sum between reads."""
 
         header_bytes = 0
@@ -54,7 +54,7 @@ def archive_iterator(stream: BinaryIO) -> Any:
             data: bytes = super().read(length)
             return data
 
-    class _Loader(ArcWarcRecordLoader):  # type: ignore[misc]
+    class _Loader(ArcWarcRecordLoader):
         problem: str | None = None
 
         def parse_record_stream(self, stream: Any, *args: Any, **kwargs: Any) -> Any:

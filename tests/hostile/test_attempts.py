@@ -28,7 +28,7 @@ def test_an_unknown_error_settles_its_feed_after_some_runs(tmp_path: Path):
     refs = [PageRef(url=PAGE, source="herald", discovered_from=FEED)]
     update = {FEED: DocumentState(url=FEED, content_hash="h")}
     settled = []
-    for run in range(DEFAULT_MAX_ATTEMPTS + 1):
+    for _run in range(DEFAULT_MAX_ATTEMPTS + 1):
         attempts = load_attempts(root)  # a new process each run: the count lives in state/
         rows = attempts.record([_row("LookupError")])
         save_attempts(attempts, root)

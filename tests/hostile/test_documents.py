@@ -50,7 +50,8 @@ def rss(items: list[tuple[str, str | None]]) -> str:
 
 def atom(items: list[tuple[str, str]]) -> str:
     entries = "".join(
-        f'<entry><title>E{i}</title><id>urn:{i}</id><link href="{link}"/><published>{date}</published></entry>'
+        f'<entry><title>E{i}</title><id>urn:{i}</id><link href="{link}"/>'
+        f"<published>{date}</published></entry>"
         for i, (link, date) in enumerate(items)
     )
     return f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>{entries}</feed>'

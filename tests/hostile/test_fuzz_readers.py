@@ -8,6 +8,7 @@ machine is shared and slow examples are not failures.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tempfile
@@ -36,20 +37,21 @@ FUZZ = settings(
 )
 
 FEED = (
-    '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-    "<item><title>One</title><link>https://a.example/1</link><pubDate>Thu, 19 Mar 2026 11:00:00 GMT</pubDate>"
-    "</item><item><title>Two</title><link>https://a.example/2</link></item></channel></rss>"
-).encode()
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>One</title><link>https://a.example/1</link>"
+    b"<pubDate>Thu, 19 Mar 2026 11:00:00 GMT</pubDate>"
+    b"</item><item><title>Two</title><link>https://a.example/2</link></item></channel></rss>"
+)
 SITEMAP = (
-    '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-    "<url><loc>https://a.example/1</loc><lastmod>2026-03-19</lastmod></url>"
-    "<url><loc>https://a.example/2</loc></url></urlset>"
-).encode()
+    b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    b"<url><loc>https://a.example/1</loc><lastmod>2026-03-19</lastmod></url>"
+    b"<url><loc>https://a.example/2</loc></url></urlset>"
+)
 INDEX = (
-    '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-    "<sitemap><loc>https://a.example/s1.xml</loc><lastmod>9999-12-31T23:00:00-05:00</lastmod></sitemap>"
-    "</sitemapindex>"
-).encode()
+    b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    b"<sitemap><loc>https://a.example/s1.xml</loc><lastmod>9999-12-31T23:00:00-05:00</lastmod></sitemap>"
+    b"</sitemapindex>"
+)
 
 TAGS = [
     "rss",
@@ -137,19 +139,15 @@ def _check(parsed: Parsed) -> None:
 @FUZZ
 @given(DOCUMENTS)
 def test_feeds_give_refs_or_bad_feed(data: bytes):
-    try:
+    with contextlib.suppress(BadFeed):
         _check(parse_feed(data, url="https://a.example/rss"))
-    except BadFeed:
-        pass
 
 
 @FUZZ
 @given(DOCUMENTS)
 def test_sitemaps_give_refs_or_bad_feed(data: bytes):
-    try:
+    with contextlib.suppress(BadFeed):
         _check(parse_sitemap(data, url="https://a.example/sitemap.xml"))
-    except BadFeed:
-        pass
 
 
 @st.composite

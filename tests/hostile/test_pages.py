@@ -162,10 +162,10 @@ def _cases() -> dict[str, tuple[Route, set[tuple[str, str]]]]:
         "/redirect/no-location": (lambda h: answer(h, 302, {}, b""), {("fetch", "HttpStatusError")}),
         # slow answers
         "/slow/body": (
-            _trickle(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", every_s=0.25, count=20),
+            _trickle(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", every_s=0.25, count=40),
             UNAVAILABLE,
         ),
-        "/slow/headers": (_trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ", every_s=0.25, count=20), UNAVAILABLE),
+        "/slow/headers": (_trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ", every_s=0.25, count=40), UNAVAILABLE),
         # 429 / 503 storms
         "/storm/429": (_status(429, **{"Retry-After": "0"}), UNAVAILABLE),
         "/storm/503": (_status(503), UNAVAILABLE),
@@ -218,7 +218,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     routes = {path: route for path, (route, _) in CASES.items()} | CHAIN
     config = FetchConfig(
         user_agent="CopydeskHostile/1.0",
-        timeout_s=1.5,
+        timeout_s=5.0,
         max_bytes=2_000_000,
         per_host_delay_s=0.0,
         per_host_concurrency=64,
