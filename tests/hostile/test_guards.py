@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,29 @@ DEFAULTS = {
 def test_a_deployment_run_may_not_widen_its_parameters(parameters: dict[str, object], refused: list[str]):
     assert widened(parameters, DEFAULTS) == refused
     assert widened(parameters, DEFAULTS, trusted=True) == []
+
+
+def test_reextract_reads_the_raw_store_it_is_given(tmp_path: Path):
+    from dedup.dataset import resolve
+    from flows.reextract import reextract_task
+    from ingest.archive import RawArchive
+    from ingest.batch import ingest_pages
+    from ingest.records import PageRef
+    from ingest.tables import write_articles
+
+    raw, out = tmp_path / "raw-store", tmp_path / "out"
+    pages = [
+        RawPage(
+            ref=PageRef(url=f"https://herald.example/{i}", source="herald.example", discovered_from="t"),
+            final_url=f"https://herald.example/{i}",
+            status=200,
+            headers={"content-type": "text/html"},
+            body=article_html(f"Story {i}").encode(),
+            fetched_at=datetime(2026, 3, 19, tzinfo=UTC),
+        )
+        for i in range(2)
+    ]
+    made = ingest_pages(pages, archive=RawArchive(resolve(str(raw))), run_id="first", workers=1)
+    write_articles(made.articles, resolve(str(out)), file_stem="first")
+    again = reextract_task.fn(str(out), run_id="again", workers=1, raw_store=str(raw))
+    assert again.pages_read == 2 and again.articles == 2
