@@ -24,41 +24,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.ingest.ingest_helpers import STORY
+from tests.ingest.ingest_helpers import article_html as _article_html
+
+__all__ = ["STORY", "article_html"]
 
 #: Most the resident set may grow while one group of hostile inputs is read, in MB.
 MEMORY_CAP_MB = 150
 
-STORY = [
-    "The harbour commission voted on Tuesday to extend the night ferry service to the northern islands "
-    "for another two years, ending months of uncertainty for commuters and the shops that depend on them.",
-    "Commissioners said the decision followed a review of passenger numbers, which rose by nearly a fifth "
-    "last summer, and a petition signed by more than four thousand residents of the outer villages.",
-    "The extension will cost the port authority about three million dollars a year. Officials said part of "
-    "the money would come from higher parking fees at the main terminal and a small rise in freight charges.",
-    "Opponents argued that the service runs half empty in winter and that the money would be better spent "
-    "on repairing the old pier, which has been closed to heavy vehicles since the storms of last March.",
-]
 
-
-def article_html(
-    title: str = "Ferry service extended",
-    *,
-    published: str | None = "2026-03-19T11:38:00-05:00",
-    charset: str = "utf-8",
-    canonical: str | None = None,
-    paragraphs: list[str] | None = None,
-) -> str:
-    """A small news page with a headline, JSON-LD and four paragraphs."""
-    data: dict[str, object] = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": title}
-    if published:
-        data["datePublished"] = published
-    canon = f'<link rel="canonical" href="{canonical}">' if canonical else ""
-    body = "".join(f"<p>{p}</p>" for p in (STORY if paragraphs is None else paragraphs))
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="{charset}"><title>{title}</title>{canon}'
-        f'<script type="application/ld+json">{json.dumps(data)}</script></head><body>'
-        f"<main><article><h1>{title}</h1>{body}</article></main></body></html>"
-    )
+def article_html(title: str = "Ferry service extended", **options: Any) -> str:
+    """A small news page (`tests/ingest/ingest_helpers.article_html`), titled by default."""
+    return _article_html(title, **options)
 
 
 # --- compression bombs, built in pieces (never the inflated bytes whole) ---------------------------
