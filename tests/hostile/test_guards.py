@@ -121,3 +121,35 @@ def test_reextract_reads_the_raw_store_it_is_given(tmp_path: Path):
     write_articles(made.articles, resolve(str(out)), file_stem="first")
     again = reextract_task.fn(str(out), run_id="again", workers=1, raw_store=str(raw))
     assert again.pages_read == 2 and again.articles == 2
+
+
+def test_archiving_runs_out_of_the_fetch_event_loop(tmp_path: Path):
+    import asyncio
+
+    from dedup.dataset import resolve
+    from ingest.archive import RawArchive
+    from ingest.batch import ingest_refs
+    from ingest.fetch import FetchConfig
+    from ingest.records import PageRef
+    from tests.hostile.hostile_inputs import html, serve
+
+    in_loop: list[bool] = []
+
+    class Watched(RawArchive):
+        def put(self, page: RawPage) -> str:
+            try:
+                asyncio.get_running_loop()
+                in_loop.append(True)
+            except RuntimeError:
+                in_loop.append(False)
+            return super().put(page)
+
+    config = FetchConfig(per_host_delay_s=0.0, allow_loopback=True, respect_robots=False)
+    routes = {f"/{i}": html(article_html(f"Story {i}")) for i in range(3)}
+    with serve(routes) as server:
+        refs = [PageRef(url=server.url(p), source="h", discovered_from="t") for p in routes]
+        result = ingest_refs(
+            refs, fetch_config=config, archive=Watched(resolve(str(tmp_path))), run_id="h", workers=1
+        )
+    assert len(result.articles) == 3
+    assert in_loop == [False, False, False]
