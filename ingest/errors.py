@@ -3,7 +3,8 @@
 CopydeskError (common.errors)
 └── IngestError
     ├── DiscoveryError                 a feed, sitemap, list or archive that cannot be read
-    │   └── BadFeed(PermanentError)    not parseable as RSS/Atom/sitemap
+    │   ├── BadFeed(PermanentError)    not parseable as RSS/Atom/sitemap
+    │   └── BadRecord(PermanentError)  one WARC record that cannot be read (the others still are)
     ├── FetchError
     │   ├── FetchUnavailable(TransientError)   timeout, connection refused, 429, 5xx
     │   ├── HttpStatusError(PermanentError)    4xx other than 429
@@ -34,6 +35,10 @@ class DiscoveryError(IngestError):
 
 class BadFeed(DiscoveryError, PermanentError):
     """A feed or sitemap that does not parse."""
+
+
+class BadRecord(DiscoveryError, PermanentError):
+    """One response record of a WARC that cannot be read as a page; the records after it still are."""
 
 
 class FetchError(IngestError):

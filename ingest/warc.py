@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from common.storage import StorageError, resolve
-from ingest.errors import DiscoveryError
+from ingest.errors import BadRecord, DiscoveryError
 from ingest.records import PageRef, RawPage
 from ingest.timeutil import parse_datetime, to_utc, utcnow
 from ingest.urls import is_http_url, source_for
@@ -48,10 +48,6 @@ ORIGIN_HEADER = "WARC-Copydesk-Origin"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _OFFSET_MARK = "#offset="
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-class BadRecord(DiscoveryError):
-    """One response record of a WARC that cannot be read as a page; the records after it still are."""
 
 
 @dataclass(slots=True)

@@ -74,3 +74,8 @@ def test_store_errors_are_not_classified_by_a_number_in_a_file_name():
     assert isinstance(
         _translate(OSError("AWS Error UNKNOWN (HTTP status 404) during HeadObject"), "w"), StorageRefused
     )
+
+
+@pytest.mark.parametrize("kind", ["BadRecord", "BadFeed", "Refused", "GaveUp", "NotHtml"])
+def test_rows_of_bad_input_are_final(kind: str):
+    assert is_final(_row(kind))
