@@ -12,14 +12,13 @@ Runs started from the command line or Python are not deployment runs and are not
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 from common.errors import PermanentError
 
-TRUST_ENV = "COPYDESK_TRUST_RUN_PARAMETERS"
+TRUST_ENV = "COPYDESK_TRUST_RUN_PARAMETERS"  # the setting `trust_run_parameters`
 
 
 class ParameterRefused(PermanentError):
@@ -65,7 +64,9 @@ def check_run_parameters(parameters: Mapping[str, Any]) -> None:
 
     if deployment.id is None:
         return
-    trusted = os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
+    from flows.settings import Settings
+
+    trusted = Settings(**{}).trust_run_parameters
     refused = widened(parameters, deployment.parameters or {}, trusted=trusted)
     if refused:
         raise ParameterRefused(

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         description="Page URLs taken from one sitemap source (an index and its child sitemaps) in one run; "
         "the child sitemaps not read are read by the next runs.",
     )
+    trust_run_parameters: bool = Field(
+        False,
+        description="Let a run started through the Prefect API ask for allow_loopback or local paths "
+        "(urls:/warc:/dir: files, sources_file, out) that its deployment does not set itself "
+        "(flows/exposure.py). Only for an API that no one untrusted can reach.",
+    )
     server_port: int = Field(
         4200,
         ge=0,
