@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -153,3 +153,23 @@ def test_archiving_runs_out_of_the_fetch_event_loop(tmp_path: Path):
         )
     assert len(result.articles) == 3
     assert in_loop == [False, False, False]
+
+
+def test_the_flows_refuse_widened_parameters_in_a_deployment_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    import prefect.runtime.deployment as deployment
+
+    from flows.backfill import backfill
+    from flows.exposure import ParameterRefused, check_run_parameters
+    from flows.pipeline import pipeline
+
+    check_run_parameters({"allow_loopback": True})  # not a deployment run: not checked
+    monkeypatch.setattr(deployment, "id", "d-1", raising=False)
+    monkeypatch.setattr(deployment, "parameters", DEFAULTS, raising=False)
+    with pytest.raises(ParameterRefused, match="urls:/etc/passwd"):
+        pipeline.fn(["urls:/etc/passwd"], out="s3://copydesk/data")
+    with pytest.raises(ParameterRefused, match="allow_loopback"):
+        backfill.fn(DEFAULTS["sources"], date(2026, 3, 1), date(2026, 3, 2), allow_loopback=True)
+    monkeypatch.setenv("COPYDESK_TRUST_RUN_PARAMETERS", "true")
+    check_run_parameters({"allow_loopback": True, "sources": ["urls:/etc/passwd"]})
