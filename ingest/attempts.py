@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from common.storage import Location, StorageError, write_file
 from common.errors import CopydeskError
+from common.storage import Location, StorageError, write_file
 from ingest.records import ErrorRecord
 from ingest.seen import url_hash
 from ingest.state import state_location

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import StorageRefused, StorageUnavailable, _translate, resolve
-from flows.tasks import is_final, settled_documents
+from common.storage import StorageRefused, StorageUnavailable, _translate, resolve
 from ingest.attempts import DEFAULT_MAX_ATTEMPTS, is_unknown, load_attempts, save_attempts
 from ingest.decode import codec_for, decode_html
+from ingest.plan import is_final, settled_documents
 from ingest.records import ErrorRecord, PageRef
 from ingest.state import DocumentState
 

@@ -3,7 +3,7 @@ records that URL only when both are on one site."""
 
 from __future__ import annotations
 
-from flows.tasks import plan_batches
+from ingest.plan import plan_batches
 from ingest.records import PageRef
 from ingest.seen import SeenUrls, same_site, urls_to_record
 

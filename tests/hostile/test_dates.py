@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from dedup.index import DedupIndex
 from dedup.records import Doc
 from ingest.feeds import parse_feed

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -344,9 +343,7 @@ def test_a_robots_txt_bomb_is_cut_and_the_page_still_fetched():
     assert peak.mb < MEMORY_CAP_MB
 
 
-def test_robots_txt_with_stacked_codings_is_no_rules(
-    handler_type: type[BaseHTTPRequestHandler] | None = None,
-):
+def test_robots_txt_with_stacked_codings_is_no_rules():
     from ingest.fetch import fetch_document
 
     config = FetchConfig(timeout_s=2.0, per_host_delay_s=0.0, allow_loopback=True, respect_robots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import s3_endpoint
+from common.storage import s3_endpoint
 from flows.exposure import widened
 from ingest.discover import iter_pages
 from ingest.netguard import AddressPolicy
@@ -98,7 +98,7 @@ def test_a_deployment_run_may_not_widen_its_parameters(parameters: dict[str, obj
 
 
 def test_reextract_reads_the_raw_store_it_is_given(tmp_path: Path):
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from flows.reextract import reextract_task
     from ingest.archive import RawArchive
     from ingest.batch import ingest_pages
@@ -126,7 +126,7 @@ def test_reextract_reads_the_raw_store_it_is_given(tmp_path: Path):
 def test_archiving_runs_out_of_the_fetch_event_loop(tmp_path: Path):
     import asyncio
 
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from ingest.archive import RawArchive
     from ingest.batch import ingest_refs
     from ingest.fetch import FetchConfig

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.archive import RawArchive
 from ingest.attempts import is_unknown
 from ingest.batch import BatchResult, ingest_refs

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.dataset import resolve
+from common.storage import resolve
 from ingest.archive import RawArchive
 from ingest.attempts import is_unknown
 from ingest.batch import ingest_pages
@@ -174,7 +174,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         for name, path in paths.items():
             stats[name] = WarcStats()
             items[name] = list(iter_pages(f"warc:{path}", run_id="hostile", stats=stats[name]))
-    yield Run(items, stats, peak, [f"{r.name}: {r.getMessage()}" for r in logs.records])
+    return Run(items, stats, peak, [f"{r.name}: {r.getMessage()}" for r in logs.records])
 
 
 @pytest.mark.parametrize("name", list(CASES))
