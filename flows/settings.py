@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dedup.index import DEFAULT_WINDOW_DAYS
 from flows.prefect_env import DEFAULT_DATA_DIR
+from ingest.discover import DEFAULT_MAX_SITEMAP_URLS
 from ingest.fetch import FetchConfig
 
 #: The fetch defaults are `ingest.fetch.FetchConfig`'s, so a library caller and the command line
@@ -121,7 +122,7 @@ class Settings(BaseSettings):
         "gives up with a one-line message (0: give up at once).",
     )
     max_sitemap_urls: int = Field(
-        100_000,
+        DEFAULT_MAX_SITEMAP_URLS,
         gt=0,
         description="Page URLs taken from one sitemap source (an index and its child sitemaps) in one run; "
         "the child sitemaps not read are read by the next runs.",
