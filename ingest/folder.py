@@ -23,6 +23,7 @@ import pyarrow.fs as pafs
 from common.storage import Location, StorageError, resolve
 from ingest.errors import BadFeed, DiscoveryError
 from ingest.records import PageRef, RawPage
+from ingest.timeutil import is_sane
 from ingest.urls import is_http_url, source_for
 from ingest.xmlsafe import maybe_gunzip
 
@@ -120,7 +121,8 @@ def _read_page(loc: Location, info: pafs.FileInfo, *, file_uri: str, folder: str
         status=200,
         headers={"content-type": "text/html"},
         body=body,
-        fetched_at=fetched_at or datetime.now(UTC),
+        # a file dated in year 9999 (or before 1970) has no usable time: now, as for no time at all
+        fetched_at=fetched_at if fetched_at is not None and is_sane(fetched_at) else datetime.now(UTC),
         raw_uri=file_uri,
     )
 

@@ -173,3 +173,12 @@ def test_the_flows_refuse_widened_parameters_in_a_deployment_run(
         backfill.fn(DEFAULTS["sources"], date(2026, 3, 1), date(2026, 3, 2), allow_loopback=True)
     monkeypatch.setenv("COPYDESK_TRUST_RUN_PARAMETERS", "true")
     check_run_parameters({"allow_loopback": True, "sources": ["urls:/etc/passwd"]})
+
+
+def test_a_saved_page_dated_in_year_9999_is_taken_as_fetched_now(tmp_path: Path):
+    page = tmp_path / "a.html"
+    page.write_text(article_html("Far future", canonical="https://herald.example/far"))
+    far = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+    os.utime(page, (far, far))
+    [item] = list(iter_pages(f"dir:{tmp_path}", run_id="h"))
+    assert isinstance(item, RawPage) and item.fetched_at.year < 2100
