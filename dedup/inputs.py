@@ -6,9 +6,12 @@ Columns `id` and `text` are required (`article_id` is accepted for `id`, so Copy
 seconds or Parquet timestamps; they come back as aware UTC datetimes, naive ones taken as UTC.
 Every problem is one `InputError` with a one-line message saying where.
 
-Local paths and `s3://bucket/prefix` both work (through `common.storage.resolve`). The JSON fast
-path is pyarrow's reader; only a file it cannot read (mixed types in a column, a broken line)
-goes through a line-by-line pass, which then names the bad line.
+Local paths and `s3://bucket/prefix` both work (through `common.storage.resolve`). Every format is
+streamed: Parquet a row group at a time, JSONL and JSONL.gz in blocks of whole lines
+(`dedup.jsonl`, which also refuses gzip bombs and absurdly long lines), so memory follows the batch,
+not the file. The JSON fast path is pyarrow's reader; only a block it cannot read (mixed types in
+a column, a broken line) goes through a line-by-line pass, which then names the bad line. Times
+outside 1800-2200 (placeholders like 0001-01-01 or 9999-12-31) are read as unknown, with a warning.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import dataclasses
 import gc
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +30,7 @@ import pyarrow.fs as pafs
 
 from common.storage import Location, StorageError, resolve
 from dedup.errors import InputError
+from dedup.jsonl import jsonl_blocks
 from dedup.records import Doc
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,10 @@ OPTIONAL_TIME = ("published_at", "fetched_at")
 OPTIONAL_INT = ("source_priority",)
 ID_ALIASES = ("article_id",)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Times outside [EARLIEST, LATEST) are placeholders or typos (0001-01-01, 9999-12-31): they are read
+#: as unknown (null), with a warning, so that no later date arithmetic overflows on them.
+EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 _JSONL = (".jsonl", ".ndjson", ".json")
 _GZ = tuple(f"{s}.gz" for s in _JSONL)
@@ -108,10 +116,9 @@ def _iter_tables(path: str, *, batch_rows: int, endpoint_url: str | None) -> Ite
             except (OSError, pa.ArrowException) as exc:
                 raise InputError(f"cannot read {f} as Parquet: {exc}") from exc
         else:
-            table = _normalise(_read_file(loc.fs, f), f)
-            for start in range(0, table.num_rows, batch_rows):
-                yield table.slice(start, batch_rows), f
-            rows += table.num_rows
+            for table in _rebatch(_jsonl_tables(loc.fs, f), batch_rows):
+                yield table, f
+                rows += table.num_rows
     if rows == 0:
         raise InputError(f"{path}: no rows to deduplicate")
     # The Arrow pool keeps what the largest batch needed; nothing of it is used after the read.
@@ -193,16 +200,34 @@ def _format_of(path: str, *, strict: bool = True) -> str | None:
 
 
 def _read_file(fs: pafs.FileSystem, path: str) -> pa.Table:
-    fmt = _format_of(path)
-    if fmt == "parquet":
+    if _format_of(path) == "parquet":
         return _read_parquet(fs, path)
-    compression = "gzip" if fmt == "jsonl.gz" else None
-    try:
-        with fs.open_input_stream(path, compression=compression) as stream:
-            data = stream.read()
-    except (OSError, pa.ArrowException, EOFError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
-    return _parse_jsonl(data, path)
+    tables = list(_jsonl_tables(fs, path))
+    return pa.concat_tables(tables) if tables else _standard_schema_empty()
+
+
+def _jsonl_tables(fs: pafs.FileSystem, path: str) -> Iterator[pa.Table]:
+    """The rows of a JSONL or JSONL.gz file as normalised tables, one per block of whole lines."""
+    for block, first_line in jsonl_blocks(fs, path):
+        table = _normalise(_parse_jsonl(block, path, first_line=first_line), path)
+        if table.num_rows:
+            yield table
+
+
+def _rebatch(tables: Iterable[pa.Table], batch_rows: int) -> Iterator[pa.Table]:
+    """Tables of `batch_rows` rows made of `tables` (the last one may be shorter)."""
+    pending: list[pa.Table] = []
+    size = 0
+    for table in tables:
+        pending.append(table)
+        size += table.num_rows
+        while size >= batch_rows:
+            whole = pa.concat_tables(pending)
+            yield whole.slice(0, batch_rows)
+            rest = whole.slice(batch_rows)
+            pending, size = ([rest] if rest.num_rows else []), rest.num_rows
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def _read_parquet(fs: pafs.FileSystem, path: str) -> pa.Table:
@@ -217,24 +242,32 @@ def _read_parquet(fs: pafs.FileSystem, path: str) -> pa.Table:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
 
 
-def _parse_jsonl(data: bytes, path: str) -> pa.Table:
+def _parse_jsonl(data: bytes, path: str, *, first_line: int = 1) -> pa.Table:
     import pyarrow.json as pj
 
     if not data.strip():
         return _empty()
     try:
+        # pyarrow's reader parses 1 MB blocks in parallel; a line longer than that fails as
+        # "straddling", and the data is then read again as one block.
         return pj.read_json(pa.BufferReader(data))
     except pa.ArrowInvalid as exc:
-        log.debug("pyarrow could not read %s (%s); reading it line by line", path, exc)
-    return _parse_jsonl_slow(data, path)
+        error = exc
+    if "straddl" in str(error):
+        try:
+            return pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=len(data) + 1))
+        except pa.ArrowInvalid as exc:
+            error = exc
+    log.debug("pyarrow could not read %s (%s); reading it line by line", path, error)
+    return _parse_jsonl_slow(data, path, first_line=first_line)
 
 
-def _parse_jsonl_slow(data: bytes, path: str) -> pa.Table:
+def _parse_jsonl_slow(data: bytes, path: str, *, first_line: int = 1) -> pa.Table:
     """Line-by-line JSONL reader: slower, but copes with mixed types and names the bad line."""
     wanted = (*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME, *OPTIONAL_INT)
     columns: dict[str, list[Any]] = {name: [] for name in wanted}
     seen: set[str] = set()
-    for lineno, line in enumerate(data.splitlines(), start=1):
+    for lineno, line in enumerate(data.split(b"\n"), start=first_line):
         if not line.strip():
             continue
         try:
@@ -269,11 +302,14 @@ def _parse_jsonl_slow(data: bytes, path: str) -> pa.Table:
     return pa.table(arrays)
 
 
-def _parse_time(value: Any, *, path: str, column: str, row_id: Any) -> datetime:
+def _parse_time(value: Any, *, path: str, column: str, row_id: Any) -> datetime | None:
+    """`value` as an aware UTC time; None when it is a time outside what a datetime holds."""
     try:
         if isinstance(value, bool):
             raise TypeError(value)
         if isinstance(value, int | float):
+            if not (EARLIEST.timestamp() <= value < LATEST.timestamp()):
+                return None  # the year 10000 does not fit a datetime: out of range, like `_in_range`'s
             return datetime.fromtimestamp(value, UTC)
         if isinstance(value, datetime):
             return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -281,7 +317,9 @@ def _parse_time(value: Any, *, path: str, column: str, row_id: Any) -> datetime:
             parsed = datetime.fromisoformat(value.strip())
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         raise TypeError(value)
-    except (ValueError, TypeError, OverflowError, OSError) as exc:
+    except OverflowError:
+        return None  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+    except (ValueError, TypeError, OSError) as exc:
         raise InputError(
             f"{path}: {column} of id {row_id!r} is not an ISO time or epoch seconds: {value!r}"
         ) from exc
@@ -321,7 +359,7 @@ def _normalise(table: pa.Table, path: str) -> pa.Table:
         )
     for name in OPTIONAL_TIME:
         out[name] = (
-            _as_time(table.column(name), ids, path, name)
+            _in_range(_as_time(table.column(name), ids, path, name), ids, path, name)
             if name in names
             else pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC"))
         )
@@ -381,6 +419,30 @@ def _as_time(col: pa.ChunkedArray, ids: pa.ChunkedArray, path: str, name: str) -
         for v, i in zip(col.to_pylist(), ids.to_pylist(), strict=True)
     ]
     return pa.chunked_array([pa.array(values, utc)])
+
+
+def _in_range(col: pa.ChunkedArray, ids: pa.ChunkedArray, path: str, name: str) -> pa.ChunkedArray:
+    """`col` with the times outside [EARLIEST, LATEST) made null; says how many, and one of them."""
+    lo = pa.scalar(EARLIEST, pa.timestamp("us", tz="UTC"))
+    hi = pa.scalar(LATEST, pa.timestamp("us", tz="UTC"))
+    out = pc.or_(pc.less(col, lo), pc.greater_equal(col, hi))
+    bad = int(pc.sum(pc.cast(pc.fill_null(out, False), pa.int64())).as_py() or 0)
+    if not bad:
+        return col
+    first = pc.index(pc.fill_null(out, False), True).as_py()
+    # The raw value as a number: a timestamp in the year 10000 has no Python datetime to print.
+    raw = col.cast(pa.int64())[first].as_py()
+    log.warning(
+        "%s: %d %s times before %s or from %s on are taken as unknown (id %r: %s µs from 1970)",
+        path,
+        bad,
+        name,
+        EARLIEST.date(),
+        LATEST.date(),
+        ids[first].as_py(),
+        raw,
+    )
+    return pc.if_else(pc.fill_null(out, False), pa.scalar(None, col.type), col)
 
 
 def _check_ids_unique(table: pa.Table, path: str) -> None:

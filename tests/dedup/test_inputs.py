@@ -222,3 +222,40 @@ def test_duplicate_ids_across_text_batches(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist([{"id": "x", "text": "a b c"}] * 2), path, row_group_size=1)
     with pytest.raises(InputError, match="duplicate id 'x'"):
         list(iter_text_batches(str(path), batch_rows=1))
+
+
+EXTREME = ["0001-01-01", "9999-12-31", "9999-12-31T23:00:00-05:00", "1799-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["pyarrow", "line-by-line"])
+def test_extreme_dates_are_read_as_unknown(
+    tmp_path: Path, mixed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [{"id": f"x{i}", "text": "Some text.", "published_at": t} for i, t in enumerate(EXTREME)]
+    rows.append({"id": "ok", "text": "Some text.", "published_at": "2024-03-01T00:00:00Z"})
+    if mixed:  # a number among the strings: pyarrow gives up, the line-by-line reader parses each
+        rows.append({"id": "n", "text": "Some text.", "published_at": 1e15})
+    docs = load_docs(str(write_jsonl(tmp_path / "in.jsonl", rows)))
+    dates = {d.id: d.published_at for d in docs}
+    assert dates["ok"] == datetime(2024, 3, 1, tzinfo=UTC)
+    assert [dates[f"x{i}"] for i in range(len(EXTREME))] == [None] * len(EXTREME)
+    assert dates.get("n") is None
+    assert "taken as unknown" in caplog.text
+
+
+def test_extreme_parquet_timestamps_are_read_as_unknown(tmp_path: Path) -> None:
+    times = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, tzinfo=UTC),
+        datetime(2024, 1, 2, tzinfo=UTC),
+    ]
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["t a", "t b", "t c"],
+            "fetched_at": pa.array(times, pa.timestamp("us", "UTC")),
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    docs = load_docs(str(tmp_path / "in.parquet"))
+    assert [d.fetched_at for d in docs] == [None, None, datetime(2024, 1, 2, tzinfo=UTC)]
