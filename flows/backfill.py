@@ -108,6 +108,7 @@ def backfill(
     per_host_delay_s: float | None = None,
     batch_size: int | None = None,
     sources_file: str | None = None,
+    lanes: int = 1,
 ) -> BackfillSummary:
     """Ingest and deduplicate what `sources` date in each day from `start` to `end`, in date order.
 
@@ -117,6 +118,8 @@ def backfill(
         out: output root, a folder or ``s3://bucket/prefix``; default ``COPYDESK_OUT``.
         redo: run the days already recorded as finished again (adds no rows: known articles are skipped).
         allow_loopback, per_host_delay_s, batch_size, sources_file: override the ``COPYDESK_*`` settings.
+        lanes: fetch batches run at once, each host in one of them (the flow runs on a Dask cluster:
+            `flows.dask_flows`); 1 runs them one after the other.
 
     Feed and sitemap state (`ingest.state`) is neither used nor advanced: a past day must read
     every document, and must not make the scheduled run take one for read.
@@ -150,7 +153,7 @@ def backfill(
         part = RunSummary(run_id=run_id, out=settings.out, sources=len(sources))
         try:
             with leased(settings, run_id=run_id, what=f"{name}: {day}") as lease:
-                ingest_and_dedup(sources, settings, part, lease=lease, since=since, until=until)
+                ingest_and_dedup(sources, settings, part, lease=lease, since=since, until=until, lanes=lanes)
                 mark_done(root, key, day, _record(day, part, sources))
         except LeaseBusy as exc:
             summary.busy = str(exc)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -44,6 +45,7 @@ from prefect.utilities.annotations import quote
 
 from flows.artifacts import publish
 from flows.exposure import check_run_parameters
+from flows.lanes import plan_lanes, run_lanes
 from flows.lease import Lease, LeaseBusy
 from flows.runtime import (
     ONE_AT_A_TIME,
@@ -163,16 +165,17 @@ def ingest_and_dedup(
     since: datetime | None = None,
     until: datetime | None = None,
     fetch_state: bool = False,
+    lanes: int = 1,
 ) -> RunSummary:
     """One pass over `sources` and the sources file's publishers (only what they date in
-    ``[since, until)`` when given), inside a flow.
+    ``[since, until)`` when given), inside a flow; `lanes`: see `ingest_batches`.
 
     Fills `summary` in; `lease.check()` is asked before the run's state and the dedup index are
     written. With `fetch_state`, feeds and sitemaps unchanged since the last run are not read again
     (a backfill leaves it off: its windows must not take a feed for read).
     """
     plan = plan_pass(sources, settings, summary, since=since, until=until, fetch_state=fetch_state)
-    ingested = ingest_batches(plan, settings)
+    ingested = ingest_batches(plan, settings, lanes=lanes)
     ingested.add(ingest_page_sources(plan, settings, since=since, until=until))
     errors = [*plan.errors, *ingested.failed, *ingested.total.errors]
     write_errors_and_state(plan, ingested.total, errors, settings, summary, lease=lease)
@@ -300,19 +303,45 @@ def plan_pass(
     )
 
 
-def ingest_batches(plan: PassPlan, settings: Settings) -> Ingested:
-    """Fetch, archive and extract the planned batches, each with its publisher's fetch rules."""
-    outcomes = retrying(ingest_batch, settings).map(
-        plan.batches,
-        fetch_config=[plan.configs.get(b[0].source, plan.base_config) for b in plan.batches],
-        out=unmapped(settings.out),
-        raw_store=unmapped(settings.raw_store_uri),
-        run_id=unmapped(plan.run_id),
-        endpoint_url=unmapped(plan.endpoint),
-    )
+def ingest_batches(plan: PassPlan, settings: Settings, *, lanes: int = 1) -> Ingested:
+    """Fetch, archive and extract the planned batches, each with its publisher's fetch rules.
+
+    With `lanes` > 1 (a flow on a Dask cluster, `flows.dask_runner`), that many batches run at once,
+    each host's pages in one lane (`flows.lanes`) so that no host is fetched by two workers.
+    """
+    ingest = retrying(ingest_batch, settings)
+    finished: Iterable[tuple[list[PageRef], Any]]
+    if lanes > 1:
+        planned = plan_lanes(
+            [r for b in plan.batches for r in b],
+            lanes=lanes,
+            batch_size=settings.batch_size,
+            group=lambda ref: ref.source if ref.source in plan.configs else "",
+        )
+        finished = run_lanes(
+            planned,
+            lambda batch: ingest.submit(
+                batch,
+                fetch_config=plan.configs.get(batch[0].source, plan.base_config),
+                out=settings.out,
+                raw_store=settings.raw_store_uri,
+                run_id=plan.run_id,
+                endpoint_url=plan.endpoint,
+            ),
+            outcome,
+        )
+    else:
+        outcomes = ingest.map(
+            plan.batches,
+            fetch_config=[plan.configs.get(b[0].source, plan.base_config) for b in plan.batches],
+            out=unmapped(settings.out),
+            raw_store=unmapped(settings.raw_store_uri),
+            run_id=unmapped(plan.run_id),
+            endpoint_url=unmapped(plan.endpoint),
+        )
+        finished = ((b, outcome(f)) for b, f in zip(plan.batches, outcomes, strict=True))
     ingested = Ingested()
-    for batch, batch_future in zip(plan.batches, outcomes, strict=True):
-        done = outcome(batch_future)
+    for batch, done in finished:
         if isinstance(done, BatchOutcome):
             ingested.total.add(done)
         else:

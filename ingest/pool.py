@@ -81,7 +81,13 @@ Outcome = Article | Failure
 
 
 def default_workers() -> int:
-    """Worker processes used when none is asked for: the CPUs this process may run on."""
+    """Worker processes used when none is asked for: the CPUs this process may run on, or 1 (this
+    process) in a daemonic process such as a Dask worker, which may not start children and is
+    itself one of the processes the work is spread over."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

@@ -53,6 +53,13 @@ def register(sub: Any) -> None:
         "--redo", action="store_true", help="run the days recorded as finished again (adds no rows)"
     )
     backfill.add_argument("--batch-size", type=int, default=None, help="articles per ingest task")
+    backfill.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="run the ingest tasks on a Dask cluster: a scheduler address, or local[:N] for a LocalCluster "
+        "of N workers (default COPYDESK_DASK_ADDRESS; without either, in this process)",
+    )
     backfill.set_defaults(handler=_cmd_backfill)
 
     serve = sub.add_parser(
@@ -85,24 +92,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
+    from flows.cli._common import BadSettings
+    from flows.dask_runner import DaskSetupError, parse_spec, spec_from
     from flows.prefect_env import configure
 
     check_sources(args.sources)
     check_range(args)
     check_settings(out=args.out, batch_size=args.batch_size, sources_file=args.sources_file)
     sources_file = check_sources_file(args.sources_file, required=not args.sources)
+    args.dask = spec_from(args.dask)
+    try:
+        if args.dask:
+            parse_spec(args.dask)
+    except DaskSetupError as exc:
+        raise BadSettings(str(exc)) from exc
     configure(args.out)
-    from flows.backfill import backfill
+    from flows.dask_flows import backfill_on
 
-    summary = backfill(
-        list(args.sources),
-        args.start,
-        args.end,
-        args.out,
-        redo=args.redo,
-        batch_size=args.batch_size,
-        sources_file=sources_file,
-    )
+    try:
+        summary = backfill_on(
+            args.dask,
+            list(args.sources),
+            args.start,
+            args.end,
+            args.out,
+            redo=args.redo,
+            batch_size=args.batch_size,
+            sources_file=sources_file,
+        )
+    except DaskSetupError as exc:
+        raise BadSettings(str(exc)) from exc
     extra = [("days done", len(summary.days_done)), ("days skipped (done before)", len(summary.days_skipped))]
     return print_summary(summary, title=f"Copydesk backfill {args.start}..{args.end}", extra=extra)
 
