@@ -4,6 +4,8 @@ what exists; `prefect deploy` registers prefect.yaml's deployments against the t
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -100,7 +102,12 @@ def test_prefect_yaml_registers_the_four_deployments(
         timeout=180,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    names = ("copydesk-backfill/by-hand", "copydesk-dedup/by-hand", "copydesk-reextract/by-hand")
+    names = (
+        "copydesk-backfill/by-hand",
+        "copydesk-dedup/by-hand",
+        "copydesk-reextract/by-hand",
+        "copydesk-backfill-dask/by-hand",
+    )
     with get_client(sync_client=True) as client:
         scheduled = client.read_deployment_by_name("copydesk-pipeline/scheduled")
         others = [client.read_deployment_by_name(name) for name in names]
@@ -112,3 +119,44 @@ def test_prefect_yaml_registers_the_four_deployments(
     assert all(not d.schedules and d.work_pool_name == "copydesk" for d in others)
     # start and end have no default: a backfill run must name its days
     assert {"start", "end"} <= set(others[0].parameter_openapi_schema["required"])
+    on_dask = others[3]
+    assert on_dask.entrypoint == "flows/dask_flows.py:backfill_dask"
+    assert {"start", "end"} <= set(on_dask.parameter_openapi_schema["required"])
+    assert "dask" in on_dask.parameter_openapi_schema["properties"]
+
+
+def test_compose_has_a_dask_scheduler_and_two_workers_that_reach_prefect() -> None:
+    services = yaml.safe_load((INFRA / "docker-compose.yml").read_text())["services"]
+    assert "dask scheduler" in services["dask-scheduler"]["command"]
+    assert "--port 8786" in services["dask-scheduler"]["command"]
+    workers = [services[f"dask-worker-{k}"] for k in (1, 2)]
+    for worker in workers:
+        assert worker["command"].startswith("dask worker tcp://dask-scheduler:8786")
+        env = worker["environment"]
+        assert env["PREFECT_API_URL"] == services["worker"]["environment"]["PREFECT_API_URL"]
+        assert env["PREFECT_SERVER_EPHEMERAL_ENABLED"] == "false"
+        assert env["AWS_ENDPOINT_URL"] == "http://minio:9000"
+        assert worker["image"] == services["worker"]["image"]
+    assert services["worker"]["environment"]["COPYDESK_DASK_ADDRESS"] == "tcp://dask-scheduler:8786"
+
+
+def test_dask_yaml_spawns_workers_without_malloc_trim() -> None:
+    """Read as a `dask worker` reads it (DASK_CONFIG here, /etc/dask/ in the image)."""
+    code = (
+        "import json; from distributed.nanny import _get_env_variables; "
+        "print(json.dumps(_get_env_variables('distributed.nanny.pre-spawn-environ')))"
+    )
+
+    def spawned(extra: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DASK_", "MALLOC_"))} | extra
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    assert "MALLOC_TRIM_THRESHOLD_" in spawned({})
+    shipped = spawned({"DASK_CONFIG": str(INFRA / "dask.yaml")})
+    assert "MALLOC_TRIM_THRESHOLD_" not in shipped and shipped["OMP_NUM_THREADS"] == "1"
+    dockerfile = (INFRA / "Dockerfile").read_text()
+    assert "COPY infra/dask.yaml /etc/dask/" in dockerfile and "'.[dask]'" in dockerfile
