@@ -89,7 +89,8 @@ class OnePass:
 
 
 def deduplicate_batches(
-    batches: Iterable[Sequence[Doc] | tuple[Sequence[Doc], Texts]], params: DedupParams | None = None
+    batches: Iterable[Sequence[Doc] | tuple[Sequence[Doc], Texts | Fingerprints]],
+    params: DedupParams | None = None,
 ) -> OnePass:
     """`deduplicate` for input that need not fit in memory: texts are fingerprinted batch by batch
     and dropped; the docs come back without text, and their fingerprints with boilerplate stripped.
@@ -107,7 +108,8 @@ def deduplicate_batches(
     parts: list[Fingerprints] = []
     for batch in batches:
         docs, texts = batch if isinstance(batch, tuple) else (batch, [d.text for d in batch])
-        parts.append(fingerprint(texts, params.minhash))
+        # Fingerprinted elsewhere already (`dedup.distributed`: by workers, with these params).
+        parts.append(texts if isinstance(texts, Fingerprints) else fingerprint(texts, params.minhash))
         metas.extend(replace(d, text="") if d.text else d for d in docs)
         del batch, docs, texts
     # The pieces are released as they are copied into fp: the table is never held twice.

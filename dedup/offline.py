@@ -8,6 +8,7 @@ can be matched against this table incrementally (`DedupIndex.update`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -15,10 +16,11 @@ import pyarrow.compute as pc
 
 from common.storage import Location
 from dedup.engine import deduplicate_batches, fill_added_text
+from dedup.fingerprint import Fingerprints
 from dedup.index import DedupIndex
 from dedup.inputs import iter_text_batches
 from dedup.params import DedupParams
-from dedup.records import EXPANDED, DedupResult
+from dedup.records import EXPANDED, DedupResult, Doc
 from dedup.tables import replace_all
 
 
@@ -32,11 +34,22 @@ class OfflineRun:
 
 
 def dedup_table(
-    path: str, root: Location, *, run_id: str, params: DedupParams | None = None, batch_rows: int = 50_000
+    path: str,
+    root: Location,
+    *,
+    run_id: str,
+    params: DedupParams | None = None,
+    batch_rows: int = 50_000,
+    fingerprinted: Iterable[tuple[Sequence[Doc], Fingerprints]] | None = None,
 ) -> OfflineRun:
-    """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/` and `root/links/`."""
+    """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/` and `root/links/`.
+
+    `fingerprinted`: the table's rows already fingerprinted, in reading order (by Dask workers:
+    `dedup.distributed`); the rest of the run is the same.
+    """
     params = params or DedupParams()
-    one = deduplicate_batches(iter_text_batches(path, batch_rows=batch_rows), params)
+    batches = fingerprinted if fingerprinted is not None else iter_text_batches(path, batch_rows=batch_rows)
+    one = deduplicate_batches(batches, params)
     docs, fp, result = one.docs, one.fp, one.result
     # The index first, while the candidate probe it is made of is at hand; then the probe goes, before
     # the second read and the tables (a run that dies part-way is redone whole: every file is replaced).

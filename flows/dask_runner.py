@@ -112,6 +112,31 @@ def dask_task_runner(spec: str, *, connect_timeout_s: float = 30.0) -> Iterator[
     yield Target(DaskTaskRunner(address=where), lanes, where, "")
 
 
+@contextlib.contextmanager
+def dask_client(spec: str, *, connect_timeout_s: float = 30.0) -> Iterator[Any]:
+    """A `distributed.Client` of the cluster `spec` names, for work that reports to no Prefect API
+    (`copydesk dedup --dask`); a LocalCluster for ``local[:N]``, closed after the block.
+
+    Raises:
+        DaskSetupError: distributed missing, the scheduler unreachable.
+    """
+    try:
+        import distributed
+    except ImportError as exc:
+        raise DaskSetupError(f"--dask needs the dask extra: pip install 'copydesk[dask]' ({exc})") from exc
+    where, workers = parse_spec(spec)
+    if where == "local":
+        with _local_cluster(workers or 2, None) as cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(where, timeout=connect_timeout_s, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise DaskSetupError(f"cannot reach the Dask scheduler at {where}: {exc}") from exc
+    with client:
+        yield client
+
+
 def flow_api_url() -> str:
     """The Prefect API the flow reports to; Prefect's ephemeral server, started now, when none is set."""
     from prefect.settings import PREFECT_API_URL
@@ -131,7 +156,7 @@ def worker_env(api_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _local_cluster(workers: int, api_url: str) -> Iterator[Any]:
+def _local_cluster(workers: int, api_url: str | None) -> Iterator[Any]:
     import dask
     from distributed import LocalCluster
 
@@ -144,7 +169,7 @@ def _local_cluster(workers: int, api_url: str) -> Iterator[Any]:
             processes=True,
             dashboard_address=":0",
             host="127.0.0.1",
-            env=worker_env(api_url),
+            env=worker_env(api_url) if api_url else {},
         ) as cluster,
     ):
         log.info("Dask LocalCluster of %d workers at %s", workers, cluster.scheduler_address)

@@ -36,3 +36,20 @@ def prefect_api_url(prefect_harness: None) -> str:
     url = PREFECT_API_URL.value()
     assert url, "the Prefect test harness set no API URL"
     return str(url)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[str]:
+    """One LocalCluster of two single-threaded worker processes for the session (a few seconds to
+    start), spawned without the nanny's MALLOC_TRIM_THRESHOLD_ as `flows.dask_runner` spawns them.
+    Tests that need more in the workers' environment set it there (`dask_helpers.set_worker_env`)."""
+    import dask
+    from distributed import LocalCluster
+
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", host="127.0.0.1"
+        ) as cluster,
+    ):
+        yield cluster.scheduler_address

@@ -1,6 +1,6 @@
 """The commands that group texts: `dedup` a table without Prefect, `recluster` a range of days again.
 
-copydesk dedup INPUT --out DIR
+copydesk dedup INPUT --out DIR [--dask ADDRESS]
 copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI]
 """
 
@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from flows.cli._common import (
+    BadSettings,
     add_range,
     busy_exit,
     check_range,
@@ -18,6 +19,7 @@ from flows.cli._common import (
     library_logging,
     print_table,
 )
+from flows.dask_runner import spec_from
 
 
 def register(sub: Any) -> None:
@@ -29,12 +31,30 @@ def register(sub: Any) -> None:
         "input", metavar="INPUT", help="a .jsonl, .jsonl.gz or .parquet file, or a folder of them"
     )
     dedup.add_argument("--out", required=True, help="folder (or s3://bucket/prefix) for clusters/ and links/")
+    dedup.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="fingerprint on a Dask cluster: a scheduler address, or local[:N] for a LocalCluster of N "
+        "workers (default COPYDESK_DASK_ADDRESS; without either, in this process). Same result.",
+    )
     dedup.set_defaults(handler=_cmd_dedup)
 
     recluster = sub.add_parser("recluster", help="group the articles of a date range again, from scratch")
     add_range(recluster)
     recluster.add_argument("--out", default=None, help="output root (COPYDESK_OUT)")
     recluster.set_defaults(handler=_cmd_recluster)
+
+
+def _dedup_on_dask(args: argparse.Namespace, root: Any, run_id: str) -> Any:
+    from dedup.distributed import dedup_table_on
+    from flows.dask_runner import DaskSetupError, dask_client
+
+    try:
+        with dask_client(str(spec_from(args.dask))) as client:
+            return dedup_table_on(client, args.input, root, run_id=run_id)
+    except DaskSetupError as exc:
+        raise BadSettings(str(exc)) from exc
 
 
 def _cmd_dedup(args: argparse.Namespace) -> int:
@@ -47,7 +67,10 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
     started = time.monotonic()
     root = resolve(args.out)
     run_id = "dedup-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    done = dedup_table(args.input, root, run_id=run_id)
+    if spec_from(args.dask):
+        done = _dedup_on_dask(args, root, run_id)
+    else:
+        done = dedup_table(args.input, root, run_id=run_id)
     result, links = done.result, done.links
     relations: dict[str, int] = {}
     for a in result.assignments:

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from dask_helpers import set_worker_env
 from flows_helpers import cluster_partition, cluster_roles, rows
 from local_site import LocalSite, Route, Serving, _Handler, page_html, story
 
@@ -26,23 +27,13 @@ DAY = date(2026, 3, 2)
 PAGES = 8  # per site; batches of 3 make three batches of each host
 
 
-@pytest.fixture(scope="session")
-def dask_cluster(prefect_api_url: str) -> Iterator[str]:
-    import dask
-    from distributed import LocalCluster
-
-    with (
-        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-            env=worker_env(prefect_api_url),
-        ) as cluster,
-    ):
-        yield cluster.scheduler_address
+@pytest.fixture
+def dask_cluster(dask_cluster: str, prefect_api_url: str) -> Iterator[str]:
+    """The session's cluster, its workers given the harness's API as `flows.dask_runner` gives a
+    LocalCluster the flow's."""
+    before = set_worker_env(dask_cluster, dict(worker_env(prefect_api_url)))
+    yield dask_cluster
+    set_worker_env(dask_cluster, next(iter(before.values())))
 
 
 class _Counting(_Handler):
