@@ -28,6 +28,7 @@ eval-extract: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
 	$(BIN)/python -m benches.ingest_speed
+	$(BIN)/python -m benches.end_to_end --sizes 70000,700000 --out docs/benchmarks.md
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check $(SOURCES)

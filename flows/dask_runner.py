@@ -35,9 +35,11 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from common.errors import CopydeskError
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,24 @@ class Target:
     lanes: int
     address: str
     api_url: str
+
+
+class Opaque(Generic[T]):
+    """A task argument that neither Prefect nor Dask walks into: a million ids given to a task.
+
+    Prefect's `quote()` is a NamedTuple: Dask rebuilds every tuple of a task's arguments as a plain
+    tuple, so under a `DaskTaskRunner` the task receives ``(value,)`` instead of the value. This
+    is no tuple, no collection and no dataclass, so both pass it through as it is; iterating it
+    iterates the value (``set(opaque)``).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.value)  # type: ignore[call-overload]
 
 
 def parse_spec(spec: str) -> tuple[str, int | None]:

@@ -44,6 +44,7 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
 from flows.artifacts import publish
+from flows.dask_runner import Opaque
 from flows.exposure import check_run_parameters
 from flows.lanes import plan_lanes, run_lanes
 from flows.lease import Lease, LeaseBusy
@@ -359,7 +360,7 @@ def ingest_page_sources(
     for source in plan.page_sources:
         page_future = retrying(ingest_source_pages, settings).submit(
             source,
-            skip_ids=cast(set[str], quote(seen)),  # quote: Prefect need not walk a million ids
+            skip_ids=cast(set[str], Opaque(seen)),  # Prefect and Dask need not walk a million ids
             batch_size=settings.batch_size,
             out=settings.out,
             raw_store=settings.raw_store_uri,

@@ -8,17 +8,23 @@ the test harness's API as `flows.dask_runner` gives a LocalCluster the flow's.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from dask_helpers import set_worker_env
-from flows_helpers import cluster_partition, cluster_roles, rows
+from flows_helpers import DAYS, FIRST_DAY, Backfilled, PlantedWarc, cluster_partition, cluster_roles, rows
 from local_site import LocalSite, Route, Serving, _Handler, page_html, story
+from test_backfill import LAST_DAY, same_tables
 
+from flows.backfill import sources_key
 from flows.dask_runner import DaskSetupError, dask_task_runner, parse_spec, worker_env
 from flows.lanes import host_of, plan_lanes
 from ingest.records import PageRef
@@ -185,6 +191,50 @@ def test_local_cluster_spec_starts_workers_with_the_flow_api(prefect_api_url: st
     assert env["PREFECT_API_URL"] == prefect_api_url
     assert env["PREFECT_SERVER_EPHEMERAL_ENABLED"] == "false"
     assert "MALLOC_TRIM_THRESHOLD_" not in env
+
+
+def test_backfill_on_local_cluster_killed_part_way_resumes_to_the_clean_tables(
+    clean_backfill: Backfilled,
+    planted_warc: PlantedWarc,
+    subprocess_env: dict[str, str],
+    dask_cluster: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`copydesk backfill --dask local:2` SIGKILLed after its first day: its workers go with it,
+    and a rerun on a cluster ends with the tables of an uninterrupted run in one process."""
+    import psutil
+
+    from flows.dask_flows import backfill_on
+
+    out = tmp_path / "data"
+    markers = out / "state" / "backfill" / sources_key([planted_warc.source])
+    command = [sys.executable, "-m", "flows", "backfill", planted_warc.source, "--dask", "local:2"]
+    command += ["--start", str(FIRST_DAY), "--end", str(LAST_DAY), "--out", str(out)]
+    log = tmp_path / "backfill.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, env=subprocess_env, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not (markers / f"{FIRST_DAY}.done").exists():
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "no day finished in 300 s"
+        time.sleep(0.01)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, [p.cmdline()[:3] for p in alive]  # no orphan Dask worker left running
+    done_before = sorted(p.name for p in markers.glob("*.done"))
+    assert 1 <= len(done_before) < DAYS, "the backfill ended before it could be killed"
+    for path in out.rglob("*.parquet"):
+        if not path.name.startswith(".tmp-"):
+            pq.read_metadata(path)
+
+    monkeypatch.setenv("COPYDESK_LEASE_WAIT_S", "30")  # the killed run's lease lives 3 s more
+    resumed = backfill_on(dask_cluster, [planted_warc.source], FIRST_DAY, LAST_DAY, str(out))
+    assert resumed.days_skipped == [name.removesuffix(".done") for name in done_before]
+    assert len(resumed.days_done) == DAYS - len(done_before)
+    same_tables(out, clean_backfill.out)
 
 
 @pytest.mark.parametrize("spec", ["", "local:0", "local:x"])

@@ -1,6 +1,6 @@
 """`make bench`, end to end: read, fingerprint, index, write, for the common recipe and for Copydesk.
 
-    python -m flows.bench_e2e [--sizes 70000] [--recipe-sample 100000] [--dask local:2] [--out FILE]
+    python -m benches.end_to_end [--sizes 70000] [--recipe-sample 100000] [--dask local:2] [--out FILE]
 
 Every figure of the table is measured in the same run, each command in a child process whose wall
 time and peak RSS come from the kernel (`wait4`):
@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dedup.report import commit, replace_section
+from benches.sections import commit, replace_section
 
 HEADING = "## End to end (`make bench`)"
 
@@ -42,7 +42,7 @@ def write_corpus(n_stories: int, workdir: Path) -> tuple[Path, Path, Path, int]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from dedup.synth import planted_corpus
+    from tests.corpora.planted import planted_corpus
 
     base = workdir / f"corpus-{n_stories}"
     paths = (base.with_suffix(".parquet"), base.with_suffix(".jsonl"), Path(f"{base}.jsonl.gz"))
@@ -141,7 +141,7 @@ class Row:
 
 def bench(n_stories: int, workdir: Path, *, sample: int, dask: str | None) -> Row:
     parquet, jsonl, jsonl_gz, rows = write_corpus(n_stories, workdir)
-    me = [sys.executable, "-m", "flows.bench_e2e"]
+    me = [sys.executable, "-m", "benches.end_to_end"]
     row = Row(rows)
     taken = min(rows, sample)
     wall, rss = measured([*me, "recipe", str(parquet), str(workdir / "recipe"), "--limit", str(taken)])
@@ -163,7 +163,7 @@ def render(rows: list[Row], dask: str | None) -> str:
         "",
         f"Measured on commit `{commit()}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}; every figure of a row in the same "
-        "run, on the same table (`python -m flows.bench_e2e`, see its docstring).",
+        "run, on the same table (`python -m benches.end_to_end`, see its docstring).",
         "",
         "| articles | common recipe: datasketch `MinHash.bulk` + `MinHashLSH(0.8)`, read to write "
         "| `copydesk dedup` Parquet | JSONL | JSONL.gz "
