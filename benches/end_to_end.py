@@ -13,7 +13,7 @@ time and peak RSS come from the kernel (`wait4`):
 - `copydesk dedup` of the same table as Parquet, JSONL and JSONL.gz, in one process;
 - `copydesk dedup --dask local:2` of the Parquet table (fingerprints by two worker processes).
 
-The corpus is `dedup.synth`'s planted news (~500-word stories, 20% with 1-4 planted copies), about
+The corpus is `tests.corpora.planted`'s news (~500-word stories, 20% with 1-4 planted copies), about
 1.4 articles per story. The 1M row is `--sizes 700000` (about 30 GB of disk, an hour on 2 cores):
 run it on a quiet machine.
 """

@@ -27,10 +27,12 @@ def backfill_on(
     or in this process when `spec` and ``COPYDESK_DASK_ADDRESS`` are both empty."""
     spec = spec_from(spec)
     if not spec:
-        return backfill(sources, start, end, out, **options)
+        summary: BackfillSummary = backfill(sources, start, end, out, **options)
+        return summary
     with dask_task_runner(spec) as target:
         run = backfill.with_options(task_runner=target.runner)
-        return run(sources, start, end, out, lanes=target.lanes, **options)
+        summary = run(sources, start, end, out, lanes=target.lanes, **options)
+        return summary
 
 
 @flow(name="copydesk-backfill-dask", flow_run_name="backfill on dask {start}..{end}")

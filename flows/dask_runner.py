@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -63,7 +63,7 @@ class Target:
     api_url: str
 
 
-class Opaque(Generic[T]):
+class Opaque(Generic[T]):  # T: an iterable (a set of ids)
     """A task argument that neither Prefect nor Dask walks into: a million ids given to a task.
 
     Prefect's `quote()` is a NamedTuple: Dask rebuilds every tuple of a task's arguments as a plain
@@ -78,7 +78,8 @@ class Opaque(Generic[T]):
         self.value = value
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self.value)  # type: ignore[call-overload]
+        values: Iterable[Any] = self.value  # type: ignore[assignment]
+        return iter(values)
 
 
 def parse_spec(spec: str) -> tuple[str, int | None]:
