@@ -19,15 +19,23 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from dask_helpers import set_worker_env
-from flows_helpers import DAYS, FIRST_DAY, Backfilled, PlantedWarc, cluster_partition, cluster_roles, rows
-from local_site import LocalSite, Route, Serving, _Handler, page_html, story
-from test_backfill import LAST_DAY, same_tables
 
 from flows.backfill import sources_key
 from flows.dask_runner import DaskSetupError, dask_task_runner, parse_spec, worker_env
 from flows.lanes import host_of, plan_lanes
 from ingest.records import PageRef
+from tests.flows.dask_helpers import set_worker_env
+from tests.flows.flows_helpers import (
+    DAYS,
+    FIRST_DAY,
+    Backfilled,
+    PlantedWarc,
+    cluster_partition,
+    cluster_roles,
+    rows,
+)
+from tests.flows.local_site import LocalSite, Route, Serving, _Handler, page_html, story
+from tests.flows.test_backfill import LAST_DAY, same_tables
 
 DAY = date(2026, 3, 2)
 PAGES = 8  # per site; batches of 3 make three batches of each host

@@ -10,13 +10,13 @@ import duckdb
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from dask_helpers import set_worker_env
 
 from common.storage import resolve
 from dedup.distributed import dedup_table_on
 from dedup.inputs import load_docs
 from dedup.offline import dedup_table
 from dedup.shards import input_shards
+from tests.flows.dask_helpers import set_worker_env
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
