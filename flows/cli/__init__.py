@@ -8,6 +8,7 @@
     copydesk serve [SOURCE...] [--out URI] [--cron EXPR]         the deployments, on a schedule
     copydesk recluster --start D --end D [--out URI]             group a date range again
     copydesk reextract [--out URI]                               rebuild articles/ from the raw archive
+    copydesk report [--out URI] [--start D --end D] [--to DIR]   the HTML report of the tables
 
 One module per group of commands, each with a ``register(subparsers)`` function; shared helpers in
 `flows.cli._common`. A new command is a new module and one line in `COMMAND_GROUPS`.
@@ -68,4 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(sub)
+    from flows.report_command import add_command as add_report
+
+    add_report(sub)
     return parser

@@ -1,0 +1,127 @@
+"""The report of a real demo run: written by `copydesk report`, then opened in headless Chromium
+as a person would (charts drawn, no console error, the expanded copy's explainer marked as added)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdp import Browser, ensure_chromium
+from flows_helpers import DemoRun
+
+from flows.cli import main
+from report import ReportWritten, write_report
+
+CHARTS = "document.querySelectorAll('.plotly-graph-div')"
+#: Set to a folder (e.g. docs) to keep the screenshots there.
+SCREENSHOTS = os.environ.get("COPYDESK_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> ReportWritten:
+    return write_report(str(demo_run.out), str(tmp_path_factory.mktemp("report") / "report"))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = ensure_chromium()
+    if path is None:
+        pytest.skip("no chromium at /usr/bin/chromium, and it cannot be installed (not root, or apt-get failed)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def expanded(demo_run: DemoRun) -> dict[str, Any]:
+    """The demo's expanded copy (the seed case): its cluster and the text it added."""
+    [(cluster_id, article_id, added)] = demo_run.sql(
+        "select cluster_id, article_id, added_text from {clusters} where relation = 'expanded'"
+    )
+    return {"cluster_id": cluster_id, "article_id": article_id, "added": added}
+
+
+def test_copydesk_report_writes_the_report_and_prints_where(
+    demo_run: DemoRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    to = tmp_path / "r"
+    assert main(["report", "--out", str(demo_run.out), "--to", str(to)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Report written to {to / 'index.html'}" in printed
+    for name in ("index.html", "clusters.html", "assets/plotly.min.js", "assets/clusters.js", "data/index.js"):
+        assert (to / name).stat().st_size > 0, name
+    assert list((to / "data").glob("clusters-*.js"))
+
+
+def test_a_date_range_reports_only_its_days(demo_run: DemoRun, tmp_path: Path) -> None:
+    [(first_day, n)] = demo_run.sql(
+        "select date::varchar, count(*) from {articles} group by all order by 1 limit 1"
+    )
+    day = date.fromisoformat(first_day)
+    written = write_report(str(demo_run.out), str(tmp_path / "r"), start=day, end=day)
+    assert written.articles == n
+    assert f"{first_day} to {first_day}" in (tmp_path / "r" / "index.html").read_text()
+
+
+def test_an_end_before_the_start_is_refused(demo_run: DemoRun, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["report", "--out", str(demo_run.out), "--start", "2026-03-05", "--end", "2026-03-01"])
+    assert code == 2
+    assert "before --start" in capsys.readouterr().err
+
+
+def test_the_overview_is_small_and_names_every_section(demo_report: ReportWritten) -> None:
+    html = Path(demo_report.index).read_text(encoding="utf-8")
+    assert demo_report.overview_bytes == len(html.encode()) < 5_000_000
+    for anchor in ('id="overview"', 'id="publishers"', 'id="errors"', 'id="top-originals"', 'id="error-kinds"'):
+        assert anchor in html
+
+
+def test_the_report_opens_in_chromium_with_every_chart_drawn(
+    chromium: str, demo_report: ReportWritten, expanded: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = Path(demo_report.index).parent
+    with Browser(chromium) as browser:
+        browser.open(folder.joinpath("index.html").as_uri())
+        charts = browser.evaluate(f"{CHARTS}.length")
+        assert charts >= 6  # per day, sizes, delays, matrix, shares, errors
+        drawn = browser.wait_for(
+            f"Array.from({CHARTS}).every(d => d.querySelector('svg.main-svg .plot *, svg.main-svg .cartesianlayer path')) && {CHARTS}.length"
+        )
+        assert drawn == charts
+        assert browser.evaluate("document.querySelectorAll('#top-originals tbody tr').length") >= 1
+        _keep(browser.screenshot(tmp_path / "overview.png"), "report-overview.png")
+
+        browser.open(folder.joinpath("clusters.html").as_uri() + "#" + expanded["cluster_id"])
+        browser.wait_for(f"document.getElementById('cluster').dataset.shown === '{expanded['cluster_id']}'")
+        added = browser.evaluate(
+            f"Array.from(document.querySelectorAll('article[data-id=\"{expanded['article_id']}\"] ins.added'))"
+            ".map(e => e.textContent).join(' ')"
+        )
+        explainer = " ".join(expanded["added"].split())
+        assert " ".join(explainer.split()[:12]) in " ".join(added.split())
+        relation = browser.evaluate(
+            f"document.querySelector('article[data-id=\"{expanded['article_id']}\"] .rel').textContent"
+        )
+        assert relation == "expanded"
+        _keep(browser.screenshot(tmp_path / "cluster.png"), "report-cluster.png")
+
+        # The search box finds a cluster by a word of its title, and by an article id.
+        browser.evaluate(
+            "(() => { const s = document.getElementById('search'); s.value = 'zzzz-no-such-title';"
+            " s.dispatchEvent(new Event('input')); })()"
+        )
+        assert browser.evaluate("document.querySelectorAll('#results li').length") == 0
+        browser.evaluate(
+            f"(() => {{ const s = document.getElementById('search'); s.value = '{expanded['article_id']}';"
+            " s.dispatchEvent(new Event('input')); })()"
+        )
+        assert browser.evaluate("document.querySelector('#results li').dataset.id") == expanded["cluster_id"]
+        assert browser.console_errors() == []
+
+
+def _keep(shot: Path, name: str) -> None:
+    assert shot.stat().st_size > 10_000  # a blank page is a few kilobytes of PNG
+    if SCREENSHOTS:
+        shutil.copyfile(shot, Path(SCREENSHOTS) / name)
