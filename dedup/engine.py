@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from common import progress
 from dedup.boilerplate import LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import Probe, candidate_pairs
 from dedup.cluster import components, link_rows
@@ -108,13 +109,17 @@ def deduplicate_batches(
     parts: list[Fingerprints] = []
     for batch in batches:
         docs, texts = batch if isinstance(batch, tuple) else (batch, [d.text for d in batch])
+        progress.advance("read", len(docs))
         # Fingerprinted elsewhere already (`dedup.distributed`: by workers, with these params).
         parts.append(texts if isinstance(texts, Fingerprints) else fingerprint(texts, params.minhash))
+        progress.advance("fingerprint", len(docs))
         metas.extend(replace(d, text="") if d.text else d for d in docs)
         del batch, docs, texts
     # The pieces are released as they are copied into fp: the table is never held twice.
     fp = Fingerprints.concat(parts, consume=True) if parts else fingerprint([], params.minhash)
     del parts
+    progress.finish("read")
+    progress.finish("fingerprint")
     log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
     lines = LineCounts.of(fp, source_keys(metas), min_texts=1)
     fp = strip_boilerplate(metas, fp, params.match.boilerplate_min_texts, [lines], in_place=True)
@@ -150,9 +155,13 @@ def group(
     fp = strip_boilerplate(docs, fp, params.match.boilerplate_min_texts)
     rank = precedence(docs)
     if pairs is None:
-        pairs = candidate_pairs(fp, params.match, probe=probe)
+        with progress.stage("match", total=len(docs)) as step:
+            pairs = candidate_pairs(fp, params.match, probe=probe)
+            step.advance(len(docs))
     t1 = time.perf_counter()
-    links, feats = verify_pairs(fp, pairs, rank, params)
+    with progress.stage("verify", total=len(pairs)) as step:
+        links, feats = verify_pairs(fp, pairs, rank, params)
+        step.advance(len(pairs))
     t2 = time.perf_counter()
     roots, links = components(len(docs), rank, links)
     to_original: dict[tuple[int, int], PairFeatures] = {}

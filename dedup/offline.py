@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common import progress
 from common.storage import Location
 from dedup.engine import deduplicate_batches, fill_added_text
 from dedup.fingerprint import Fingerprints
@@ -65,5 +66,7 @@ def dedup_table(
             ids = [d.id for d, w in zip(batch, wanted.to_pylist(), strict=True) if w]
             texts.update(zip(ids, pc.filter(column, wanted).to_pylist(), strict=True))
         fill_added_text(result, fp, [d.id for d in docs], texts, params)
-    _, links = replace_all(result, docs, root, run_id=run_id)
+    with progress.stage("write", total=len(docs)) as step:
+        _, links = replace_all(result, docs, root, run_id=run_id)
+        step.advance(len(docs))
     return OfflineRun(articles=len(docs), result=result, links=links)

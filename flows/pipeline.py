@@ -43,6 +43,7 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
+from common import progress
 from flows.artifacts import publish
 from flows.dask_runner import Opaque
 from flows.exposure import check_run_parameters
@@ -279,6 +280,8 @@ def plan_pass(
         group=lambda ref: ref.source if ref.source in configs else "",
     )
     summary.pages_skipped += skipped
+    for stage in ("fetch", "extract"):  # WARC and folder pages add to the counts as they are read
+        progress.start(stage, total=sum(len(b) for b in batches))
     get_run_logger().info(
         "%d sources (%d feeds and sitemaps unchanged): %d pages to fetch in %d batches "
         "(%d already ingested), %d WARC or folder sources",

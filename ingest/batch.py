@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from common import progress
 from ingest.archive import RawArchive
 from ingest.errors import IngestError
 from ingest.extract import MIN_WORDS, extract_page
@@ -81,6 +82,7 @@ def ingest_refs(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copydesk-archive") as archiver:
 
         def arrived(outcome: FetchOutcome) -> None:
+            progress.advance("fetch")
             if isinstance(outcome, RawPage):
                 result.pages_fetched += 1
                 archiver.submit(_archive_then_queue, outcome, jobs, result, archive=archive, run_id=run_id)
@@ -109,6 +111,7 @@ def ingest_pages(
     """
     started = time.monotonic()
     result = BatchResult(pages_fetched=len(pages))
+    progress.advance("fetch", len(pages))
     pages = _unique(pages, [p.ref for p in pages], result, run_id=run_id)
     jobs = _jobs(workers, min_words, len(pages))
     for page in pages:
@@ -142,6 +145,7 @@ def _archive_then_queue(
 def collect_outcomes(jobs: ExtractJobs, result: BatchResult, *, run_id: str) -> None:
     """Wait for the extraction of every page queued in `jobs`; its articles and error rows go to `result`."""
     for page, outcome in jobs.results():
+        progress.advance("extract")
         if isinstance(outcome, Failure):
             if not outcome.expected:
                 log.warning(

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common import progress
 from common.storage import (
     Location,
     StorageError,
@@ -88,6 +89,8 @@ def reextract(
     result = BatchResult()
     written: set[str] = set()
     ids = sorted(chosen)
+    progress.start("fetch", total=len(ids))
+    progress.start("extract", total=len(ids))
     for start in range(0, len(ids), batch_size):
         batch = [chosen[i] for i in ids[start : start + batch_size]]
         made = _extract_batch(archive, batch, run_id=run_id, workers=workers, min_words=min_words)

@@ -39,6 +39,8 @@ from flows.cli._common import (
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUSY", "EXIT_FAILED", "BadSettings", "main"]
 
+#: Commands that show their progress (flows.progress_display): a bar on a terminal, log lines otherwise.
+LONG_COMMANDS = frozenset({"demo", "run", "dedup", "backfill", "reextract", "recluster"})
 #: The command modules, in the order `copydesk --help` lists them.
 COMMAND_GROUPS = (demo, run, dedup, maintenance)
 
@@ -51,7 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits on --help and on usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
-        code: int = args.handler(args)
+        if args.command in LONG_COMMANDS:
+            from flows.progress_display import display
+
+            with display():
+                code: int = args.handler(args)
+        else:
+            code = args.handler(args)
         return code
     except CopydeskError as exc:
         print(f"copydesk: error: {one_line(exc)}", file=sys.stderr)
