@@ -18,11 +18,19 @@ from report.build import DEFAULT_CLUSTERS
 
 def add_command(sub: Any) -> None:
     """Add `report` to the `copydesk` parser's subparsers."""
-    report = sub.add_parser("report", help="write a static HTML report of the tables: copies, publishers, errors")
-    report.add_argument("--out", default=None, help="output root to read, a folder or s3://bucket/prefix (COPYDESK_OUT)")
+    report = sub.add_parser(
+        "report", help="write a static HTML report of the tables: copies, publishers, errors"
+    )
+    report.add_argument(
+        "--out", default=None, help="output root to read, a folder or s3://bucket/prefix (COPYDESK_OUT)"
+    )
     report.add_argument("--start", type=_day, default=None, help="first day, YYYY-MM-DD (default: the first)")
-    report.add_argument("--end", type=_day, default=None, help="last day, YYYY-MM-DD, included (default: the last)")
-    report.add_argument("--to", default=None, metavar="DIR", help="folder of the report (default: <out>/report)")
+    report.add_argument(
+        "--end", type=_day, default=None, help="last day, YYYY-MM-DD, included (default: the last)"
+    )
+    report.add_argument(
+        "--to", default=None, metavar="DIR", help="folder of the report (default: <out>/report)"
+    )
     report.add_argument(
         "--clusters",
         type=int,

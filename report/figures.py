@@ -186,7 +186,9 @@ def publisher_shares(t: Tables) -> list[tuple[str, int, int, int]]:
 
 def error_counts(t: Tables) -> list[tuple[str, str, int]]:
     """(stage, kind, errors), most first."""
-    rows = [(r["stage"] or "?", r["kind"] or "?", r["count_all"]) for r in _counts(t.errors, ["stage", "kind"])]
+    rows = [
+        (r["stage"] or "?", r["kind"] or "?", r["count_all"]) for r in _counts(t.errors, ["stage", "kind"])
+    ]
     return sorted(rows, key=lambda r: (-r[2], r[0], r[1]))
 
 

@@ -68,7 +68,7 @@ def _top_originals(rows: list[dict[str, Any]], cluster_pages: int) -> str:
     if not rows:
         return '<h3>Top originals</h3><p class="muted">No original has a copy in this range.</p>'
     out = [
-        "<h3>Top originals by number of copies</h3><table id=\"top-originals\"><thead><tr>"
+        '<h3>Top originals by number of copies</h3><table id="top-originals"><thead><tr>'
         '<th class="n">copies</th><th>original</th><th>publisher</th><th>published</th></tr></thead><tbody>'
     ]
     for r in rows:

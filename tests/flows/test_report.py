@@ -17,6 +17,8 @@ from flows.cli import main
 from report import ReportWritten, write_report
 
 CHARTS = "document.querySelectorAll('.plotly-graph-div')"
+#: Something plotted inside a chart's SVG: a bar, a point, a line or a heatmap's image.
+DRAWN = "'svg.main-svg .plot *, svg.main-svg .cartesianlayer path'"
 #: Set to a folder (e.g. docs) to keep the screenshots there.
 SCREENSHOTS = os.environ.get("COPYDESK_SCREENSHOTS")
 
@@ -30,7 +32,9 @@ def demo_report(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> 
 def chromium() -> str:
     path = ensure_chromium()
     if path is None:
-        pytest.skip("no chromium at /usr/bin/chromium, and it cannot be installed (not root, or apt-get failed)")
+        pytest.skip(
+            "no chromium at /usr/bin/chromium, and it cannot be installed (not root, or apt-get failed)"
+        )
     return path
 
 
@@ -50,7 +54,13 @@ def test_copydesk_report_writes_the_report_and_prints_where(
     assert main(["report", "--out", str(demo_run.out), "--to", str(to)]) == 0
     printed = capsys.readouterr().out
     assert f"Report written to {to / 'index.html'}" in printed
-    for name in ("index.html", "clusters.html", "assets/plotly.min.js", "assets/clusters.js", "data/index.js"):
+    for name in (
+        "index.html",
+        "clusters.html",
+        "assets/plotly.min.js",
+        "assets/clusters.js",
+        "data/index.js",
+    ):
         assert (to / name).stat().st_size > 0, name
     assert list((to / "data").glob("clusters-*.js"))
 
@@ -74,7 +84,13 @@ def test_an_end_before_the_start_is_refused(demo_run: DemoRun, capsys: pytest.Ca
 def test_the_overview_is_small_and_names_every_section(demo_report: ReportWritten) -> None:
     html = Path(demo_report.index).read_text(encoding="utf-8")
     assert demo_report.overview_bytes == len(html.encode()) < 5_000_000
-    for anchor in ('id="overview"', 'id="publishers"', 'id="errors"', 'id="top-originals"', 'id="error-kinds"'):
+    for anchor in (
+        'id="overview"',
+        'id="publishers"',
+        'id="errors"',
+        'id="top-originals"',
+        'id="error-kinds"',
+    ):
         assert anchor in html
 
 
@@ -87,7 +103,7 @@ def test_the_report_opens_in_chromium_with_every_chart_drawn(
         charts = browser.evaluate(f"{CHARTS}.length")
         assert charts >= 6  # per day, sizes, delays, matrix, shares, errors
         drawn = browser.wait_for(
-            f"Array.from({CHARTS}).every(d => d.querySelector('svg.main-svg .plot *, svg.main-svg .cartesianlayer path')) && {CHARTS}.length"
+            f"Array.from({CHARTS}).every(d => d.querySelector({DRAWN})) && {CHARTS}.length"
         )
         assert drawn == charts
         assert browser.evaluate("document.querySelectorAll('#top-originals tbody tr').length") >= 1
@@ -95,15 +111,13 @@ def test_the_report_opens_in_chromium_with_every_chart_drawn(
 
         browser.open(folder.joinpath("clusters.html").as_uri() + "#" + expanded["cluster_id"])
         browser.wait_for(f"document.getElementById('cluster').dataset.shown === '{expanded['cluster_id']}'")
+        member = f'article[data-id="{expanded["article_id"]}"]'
         added = browser.evaluate(
-            f"Array.from(document.querySelectorAll('article[data-id=\"{expanded['article_id']}\"] ins.added'))"
-            ".map(e => e.textContent).join(' ')"
+            f"Array.from(document.querySelectorAll('{member} ins.added')).map(e => e.textContent).join(' ')"
         )
         explainer = " ".join(expanded["added"].split())
         assert " ".join(explainer.split()[:12]) in " ".join(added.split())
-        relation = browser.evaluate(
-            f"document.querySelector('article[data-id=\"{expanded['article_id']}\"] .rel').textContent"
-        )
+        relation = browser.evaluate(f"document.querySelector('{member} .rel').textContent")
         assert relation == "expanded"
         _keep(browser.screenshot(tmp_path / "cluster.png"), "report-cluster.png")
 
