@@ -6,12 +6,15 @@ to `prefect.artifacts` under stable keys, so the Artifacts page of the UI shows 
     copydesk-<flow>-counts     fetched, articles, new clusters, copies by relation, errors by kind
     copydesk-<flow>-clusters   the largest clusters the run created or added to: the original's
                                title and source, then every member's source and relation
+    copydesk-<flow>-report     a link to the HTML report, when the run wrote one (COPYDESK_REPORT_DIR)
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -20,6 +23,8 @@ import pyarrow.compute as pc
 from common.storage import Location, list_files, read_dataset
 from dedup.records import ORIGINAL, Assignment
 from flows.summary import ClusterNews, RunSummary, counts_rows
+
+log = logging.getLogger(__name__)
 
 #: Clusters shown on the markdown page.
 TOP_CLUSTERS = 10
@@ -127,17 +132,43 @@ def _md(text: str) -> str:
     return "".join(f"\\{ch}" if ch in "\\`*_[]<>#|" else ch for ch in flat)
 
 
+def write_run_report(out: str, report_dir: str | None) -> str | None:
+    """Write the HTML report of `out` into `report_dir` when one is set; the path of its index.html.
+
+    A report that cannot be written is logged, never a failed run: the tables are what the run owes.
+    """
+    if not report_dir:
+        return None
+    from dedup.errors import CopydeskError
+    from report import write_report
+
+    try:
+        return write_report(out, report_dir).index
+    except CopydeskError as exc:
+        log.warning("no report written into %s: %s", report_dir, exc)
+        return None
+
+
 def publish(
-    flow: str, summary: RunSummary, *, description: str, extra: Iterable[tuple[str, Any]] = ()
+    flow: str,
+    summary: RunSummary,
+    *,
+    description: str,
+    extra: Iterable[tuple[str, Any]] = (),
+    report: str | None = None,
 ) -> None:
-    """Create the run's two artifacts (inside a flow run): the counts table and the clusters page."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    """Create the run's artifacts (inside a flow run): the counts table, the clusters page, and a
+    link to the HTML report when the run wrote one (`report`, the path of its index.html)."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
     create_table_artifact(
         counts_rows(summary, extra=extra), key=f"copydesk-{flow}-counts", description=description
     )
-    create_markdown_artifact(
-        clusters_markdown(f"Largest new clusters: {description}", summary.top_clusters),
-        key=f"copydesk-{flow}-clusters",
-        description=description,
-    )
+    page = clusters_markdown(f"Largest new clusters: {description}", summary.top_clusters)
+    if report:
+        uri = Path(report).as_uri()
+        page += f"\nEvery cluster, who copies whom and the errors: [the report]({uri}).\n"
+        create_link_artifact(
+            uri, link_text="Copydesk report", key=f"copydesk-{flow}-report", description=description
+        )
+    create_markdown_artifact(page, key=f"copydesk-{flow}-clusters", description=description)

@@ -34,7 +34,7 @@ import pyarrow.fs as pafs
 from prefect import flow, get_run_logger
 
 from common.storage import Location, StorageUnavailable, resolve, stable_name
-from flows.artifacts import publish
+from flows.artifacts import publish, write_run_report
 from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
 from flows.pipeline import ingest_and_dedup
@@ -170,7 +170,8 @@ def backfill(
     ]
     if summary.busy:
         extra.append(("stopped, store busy", summary.busy))
-    publish("backfill", summary, description=name, extra=extra)
+    report = None if summary.busy else write_run_report(settings.out, settings.report_dir)
+    publish("backfill", summary, description=name, extra=extra, report=report)
     return summary
 
 

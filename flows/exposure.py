@@ -47,7 +47,7 @@ def widened(
     default_sources = set(defaults.get("sources") or [])
     sources: Sequence[str] = parameters.get("sources") or []
     out += [f"source {s!r}" for s in sources if _is_local(s) and s not in default_sources]
-    for name in ("sources_file", "out"):
+    for name in ("sources_file", "out", "report_dir"):
         value = parameters.get(name)
         if value and _is_local(str(value)) and value != defaults.get(name):
             out.append(f"{name} {value!r}")

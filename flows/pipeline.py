@@ -44,7 +44,7 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
 from common import progress
-from flows.artifacts import publish
+from flows.artifacts import publish, write_run_report
 from flows.dask_runner import Opaque
 from flows.exposure import check_run_parameters
 from flows.lanes import plan_lanes, run_lanes
@@ -124,17 +124,25 @@ def pipeline(
     per_host_delay_s: float | None = None,
     batch_size: int | None = None,
     sources_file: str | None = None,
+    report_dir: str | None = None,
 ) -> RunSummary:
     """Ingest `sources` into `out` and deduplicate everything there.
 
     Args:
         sources: ``feed:URL``, ``sitemap:URL``, ``urls:FILE``, ``warc:PATH`` or ``dir:PATH`` specs.
         out: output root, a folder or ``s3://bucket/prefix``; default ``COPYDESK_OUT``.
-        allow_loopback, per_host_delay_s, batch_size, sources_file: override the ``COPYDESK_*`` settings.
+        allow_loopback, per_host_delay_s, batch_size, sources_file, report_dir: override the
+            ``COPYDESK_*`` settings.
     """
     started = time.monotonic()
     check_run_parameters(
-        {"sources": sources, "out": out, "allow_loopback": allow_loopback, "sources_file": sources_file}
+        {
+            "sources": sources,
+            "out": out,
+            "allow_loopback": allow_loopback,
+            "sources_file": sources_file,
+            "report_dir": report_dir,
+        }
     )
     library_log_levels()
     settings = settings_with(
@@ -143,6 +151,7 @@ def pipeline(
         fetch_per_host_delay_s=per_host_delay_s,
         batch_size=batch_size,
         sources_file=sources_file,
+        report_dir=report_dir,
     )
     run_id = current_run_id()
     name = run_name_of_sources(sources or [f"sources file {settings.sources_file}"])
@@ -153,8 +162,9 @@ def pipeline(
     except LeaseBusy as exc:
         summary.busy = str(exc)
         get_run_logger().warning("nothing done: %s", exc)
+    report = None if summary.busy else write_run_report(settings.out, settings.report_dir)
     summary.seconds = round(time.monotonic() - started, 1)
-    publish("pipeline", summary, description=name, extra=_extra_rows(summary))
+    publish("pipeline", summary, description=name, extra=_extra_rows(summary), report=report)
     return summary
 
 

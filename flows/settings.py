@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         description="Root under which raw pages are archived, in its raw/ folder (local or s3://); "
         "default the output root, hence <out>/raw/.",
     )
+    report_dir: str | None = Field(
+        None,
+        description="Local folder where each pipeline or backfill run writes the HTML report of the "
+        "output root (as `copydesk report --to`), linked from the run's artifacts; none: no report.",
+    )
     s3_endpoint_url: str | None = Field(
         None,
         description="S3-compatible endpoint (MinIO, moto, R2) of inputs, outputs and the raw archive alike; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from common.errors import CopydeskError
@@ -45,8 +46,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise DemoPortBusy(
             f"cannot serve the demo site on 127.0.0.1:{args.port} ({exc}); try --port"
         ) from exc
+    report_dir = os.path.join(out, "report")
     try:
-        summary = pipeline(site.sources(), out, allow_loopback=True, per_host_delay_s=0.0)
+        summary = pipeline(
+            site.sources(), out, allow_loopback=True, per_host_delay_s=0.0, report_dir=report_dir
+        )
     finally:
         site.stop()
-    return print_summary(summary, title="Copydesk demo")
+    code = print_summary(summary, title="Copydesk demo")
+    index = os.path.join(report_dir, "index.html")
+    if code == 0 and os.path.exists(index):
+        print(
+            f"Report written to {os.path.abspath(index)} (open it in a browser; `copydesk report` redoes it)"
+        )
+    return code

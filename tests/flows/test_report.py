@@ -139,3 +139,22 @@ def _keep(shot: Path, name: str) -> None:
     assert shot.stat().st_size > 10_000  # a blank page is a few kilobytes of PNG
     if SCREENSHOTS:
         shutil.copyfile(shot, Path(SCREENSHOTS) / name)
+
+
+def test_a_run_given_a_report_folder_writes_it_and_links_it_from_its_artifacts(
+    demo_run: DemoRun, tmp_path: Path
+) -> None:
+    from test_artifacts import artifacts_of
+
+    from flows.pipeline import pipeline
+
+    out = tmp_path / "data"
+    shutil.copytree(demo_run.out, out, ignore=shutil.ignore_patterns(".prefect", "report"))
+    nothing_new = tmp_path / "pages"
+    nothing_new.mkdir()
+    summary = pipeline([f"dir:{nothing_new}"], str(out), report_dir=str(tmp_path / "r"))
+    index = tmp_path / "r" / "index.html"
+    assert f"{summary.articles_total:,}</b><span>articles" in index.read_text(encoding="utf-8")
+    found = artifacts_of(summary.run_id)
+    assert index.as_uri() in found["copydesk-pipeline-report"].data
+    assert index.as_uri() in found["copydesk-pipeline-clusters"].data
