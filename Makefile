@@ -5,10 +5,10 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
-PACKAGES := common ingest dedup flows
+PACKAGES := common ingest dedup flows report
 SOURCES  := $(PACKAGES) benches tests
 
-.PHONY: demo test check fmt build eval eval-extract bench clean
+.PHONY: demo test check fmt build eval eval-extract bench screenshots clean
 
 demo: $(VENV)/.installed
 	$(BIN)/copydesk demo
@@ -29,6 +29,11 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
 	$(BIN)/python -m benches.ingest_speed
 	$(BIN)/python -m benches.end_to_end --sizes 70000,700000 --out docs/benchmarks.md
+	$(BIN)/python -m flows.bench_report --out docs/benchmarks.md
+
+# The report's screenshots in docs/, taken by its Chromium test (which installs chromium with apt-get if missing).
+screenshots: $(VENV)/.installed-test
+	COPYDESK_SCREENSHOTS=docs $(BIN)/python -m pytest tests/flows/test_report.py -k chromium
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check $(SOURCES)

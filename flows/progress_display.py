@@ -159,12 +159,12 @@ def display(stream: IO[str] | None = None) -> Iterator[progress.Reporter]:
     if _is_terminal(stream):
         from rich.console import Console
 
-        reporter = RichReporter(Console(file=stream))
-        with reporter.bar, progress.use(reporter):
-            yield reporter
+        bars = RichReporter(Console(file=stream))
+        with bars.bar, progress.use(bars):
+            yield bars
         return
-    with progress.use(LogReporter()) as reporter:
-        yield reporter
+    with progress.use(LogReporter()) as lines:
+        yield lines
 
 
 def _is_terminal(stream: IO[str]) -> bool:

@@ -139,13 +139,17 @@ def shares(f: Figures) -> str:
     rows = f.shares[:MAX_PUBLISHERS]
     names = [r[0] for r in rows]
     fig = go.Figure()
-    for i, key in enumerate(("original", "copy", "alone"), start=1):
-        total = [max(r[1] + r[2] + r[3], 1) for r in rows]
+    total = [max(r[1] + r[2] + r[3], 1) for r in rows]
+    for key, counts in (
+        ("original", [r[1] for r in rows]),
+        ("copy", [r[2] for r in rows]),
+        ("alone", [r[3] for r in rows]),
+    ):
         fig.add_bar(
             name={"original": "originals (copied)", "copy": "copies", "alone": "not copied"}[key],
             y=names,
-            x=[r[i] / t for r, t in zip(rows, total, strict=True)],
-            customdata=[r[i] for r in rows],
+            x=[n / t for n, t in zip(counts, total, strict=True)],
+            customdata=counts,
             orientation="h",
             marker_color=COLOURS[key],
             hovertemplate="%{y}: %{customdata} articles (%{x:.0%})<extra></extra>",

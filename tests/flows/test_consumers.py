@@ -17,9 +17,22 @@ import pytest
 
 from tests.flows.flows_helpers import DemoRun
 
+from report.figures import DELAY_BUCKETS
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "consumers.md"
 ENGINES = ("duckdb", "polars", "pyarrow")
 QUESTIONS = ("unique stories of a day", "outlets that ran a story", "who copies whom", "added explainers")
+#: The queries behind the report's charts, in DuckDB and Polars.
+CHART_ENGINES = ("duckdb", "polars")
+CHARTS = (
+    "chart: per day",
+    "chart: cluster sizes",
+    "chart: time to copy",
+    "chart: top originals",
+    "chart: publisher matrix",
+    "chart: publisher shares",
+    "chart: errors",
+)
 DAY = date(2026, 3, 2)
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 _HEAD = re.compile(r"# engine: (\w+), question: (.+)")
@@ -61,6 +74,7 @@ def answers(demo_run: DemoRun) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
     params.update(DATA=str(demo_run.out), DAY=DAY, STORY_URL=story_url(demo_run))
     out: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     spaces = {engine: dict(params) for engine in ENGINES}
+    params["DATA"] = str(demo_run.out)
     for engine, question, code in blocks:
         if engine == "setup":
             continue
@@ -72,7 +86,8 @@ def answers(demo_run: DemoRun) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
 
 
 def test_each_engine_answers_each_question(answers: dict[tuple[str, str], Any]) -> None:
-    assert set(answers) == {(e, q) for e in ENGINES for q in QUESTIONS}
+    expected = {(e, q) for e in ENGINES for q in QUESTIONS} | {(e, q) for e in CHART_ENGINES for q in CHARTS}
+    assert set(answers) == expected
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
@@ -132,3 +147,54 @@ def test_added_explainers_say_what_was_added(answers: dict[tuple[str, str], Any]
         f"select text from {{articles}} where url = '{expanded['original_url']}'"
     )
     assert added.split("\n\n")[0] not in original_text
+
+
+@pytest.fixture(scope="module")
+def report_figures(demo_run: DemoRun) -> Any:
+    """The numbers the report of the demo run shows."""
+    from dedup.dataset import resolve
+    from report.figures import compute
+    from report.tables import read_tables
+
+    return compute(read_tables(resolve(str(demo_run.out))))
+
+
+@pytest.mark.parametrize("question", CHARTS)
+def test_the_chart_queries_agree_with_each_other(answers: dict[tuple[str, str], Any], question: str) -> None:
+    duck = answers[("duckdb", question)]
+    assert duck, f"no rows for {question!r}"
+    assert [tuple(_plain(v) for v in row) for row in answers[("polars", question)]] == [
+        tuple(_plain(v) for v in row) for row in duck
+    ]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list | tuple) or hasattr(value, "to_list") else value
+
+
+def test_the_chart_queries_give_what_the_report_draws(
+    answers: dict[tuple[str, str], Any], report_figures: Any
+) -> None:
+    f = report_figures
+    days = [(str(d), *counts) for d, *counts in answers[("duckdb", "chart: per day")]]
+    keys = ("articles", "clusters", "exact", "near_duplicate", "expanded", "excerpt", "version")
+    assert days == [(r["day"], *(r[k] for k in keys)) for r in f.per_day]
+    assert answers[("duckdb", "chart: cluster sizes")] == f.sizes
+    delays = {(rel, bucket): n for rel, bucket, n in answers[("duckdb", "chart: time to copy")]}
+    drawn = {
+        (rel, label): n
+        for rel, counts in f.delays.items()
+        for (label, _), n in zip(DELAY_BUCKETS, counts, strict=True)
+        if n
+    }
+    assert delays == drawn and sum(delays.values()) == f.copies
+    assert [(c, t, s, n) for c, t, s, n in answers[("duckdb", "chart: top originals")]] == [
+        (r["cluster_id"], r["title"], r["source"], r["copies"]) for r in f.top_originals
+    ]
+    assert answers[("duckdb", "chart: publisher matrix")] == f.matrix
+    assert answers[("duckdb", "chart: publisher shares")] == f.shares
+    errors = answers[("duckdb", "chart: errors")]
+    assert [(s, k, n) for s, k, n, _ in errors] == f.errors
+    assert {(s, k): [u for u, _ in f.error_samples[(s, k)]] for s, k, _, _ in errors} == {
+        (s, k): list(samples) for s, k, _, samples in errors
+    }
