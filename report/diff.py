@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 PARA = "\n\n"
@@ -28,15 +29,65 @@ def tokens(text: str) -> list[str]:
     return [PARA if "\n" in t else t for t in _TOKEN.findall(text.strip())]
 
 
+@lru_cache(maxsize=1 << 16)
 def _key(token: str) -> str:
+    """What a token is compared by: case and the punctuation around it aside."""
+    if token == PARA:
+        return PARA
     return token.lower().strip(".,;:!?\"'“”‘’()[]") or token
 
 
 def diff(original: list[str], copy: list[str]) -> list[list[Any]]:
-    """The operations that turn the `original` tokens into the `copy` tokens (see the module doc)."""
-    matcher = SequenceMatcher(None, [_key(t) for t in original], [_key(t) for t in copy], autojunk=False)
+    """The operations that turn the `original` tokens into the `copy` tokens (see the module doc).
+
+    Paragraphs are matched first, whole, and words only inside the paragraphs that differ: a copy
+    shares most of its paragraphs with its original, so this costs little more than reading both.
+    """
+    okeys, ckeys = [_key(t) for t in original], [_key(t) for t in copy]
+    ospans, cspans = _paragraphs(okeys), _paragraphs(ckeys)
+    by_paragraph = SequenceMatcher(
+        None, [tuple(okeys[a:b]) for a, b in ospans], [tuple(ckeys[a:b]) for a, b in cspans], autojunk=False
+    )
     ops: list[list[Any]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, p1, p2, q1, q2 in by_paragraph.get_opcodes():
+        i1, i2 = _bounds(ospans, p1, p2, len(original))
+        j1, j2 = _bounds(cspans, q1, q2, len(copy))
+        if tag == "equal":
+            ops.append(["=", i1, i2])
+        elif tag == "insert":
+            ops.append(["+", _join(copy[j1:j2])])
+        elif tag == "delete":
+            ops.append(["-", i1, i2])
+        else:
+            ops.extend(_words(okeys, ckeys, copy, i1, i2, j1, j2))
+    return _merge(ops)
+
+
+def _paragraphs(keys: list[str]) -> list[tuple[int, int]]:
+    """Token spans of the paragraphs, each with the break that ends it."""
+    spans, start = [], 0
+    for i, key in enumerate(keys):
+        if key == PARA:
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(keys):
+        spans.append((start, len(keys)))
+    return spans
+
+
+def _bounds(spans: list[tuple[int, int]], p1: int, p2: int, size: int) -> tuple[int, int]:
+    start = spans[p1][0] if p1 < len(spans) else size
+    return start, (spans[p2 - 1][1] if p2 > p1 else start)
+
+
+def _words(
+    okeys: list[str], ckeys: list[str], copy: list[str], i0: int, i9: int, j0: int, j9: int
+) -> list[list[Any]]:
+    """Word by word, the original's tokens i0..i9 against the copy's j0..j9."""
+    matcher = SequenceMatcher(None, okeys[i0:i9], ckeys[j0:j9], autojunk=False)
+    ops: list[list[Any]] = []
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        i1, i2, j1, j2 = i0 + a1, i0 + a2, j0 + b1, j0 + b2
         if tag == "equal":
             ops.append(["=", i1, i2])
         elif tag == "insert":
@@ -48,7 +99,7 @@ def diff(original: list[str], copy: list[str]) -> list[list[Any]]:
         else:
             ops.append(["-", i1, i2])
             ops.append(["+", _join(copy[j1:j2])])
-    return _merge(ops)
+    return ops
 
 
 def _merge(ops: list[list[Any]]) -> list[list[Any]]:

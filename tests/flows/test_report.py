@@ -158,3 +158,22 @@ def test_a_run_given_a_report_folder_writes_it_and_links_it_from_its_artifacts(
     found = artifacts_of(summary.run_id)
     assert index.as_uri() in found["copydesk-pipeline-report"].data
     assert index.as_uri() in found["copydesk-pipeline-clusters"].data
+
+
+def test_the_report_reads_an_s3_output_root(demo_run: DemoRun, s3_endpoint: str, tmp_path: Path) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    for table in ("articles", "clusters", "links", "errors"):
+        for path in (demo_run.out / table).rglob("*.parquet"):
+            s3.upload_file(str(path), "news", f"desk/{path.relative_to(demo_run.out)}")
+    from_s3 = write_report("s3://news/desk", str(tmp_path / "s3"))
+    local = write_report(str(demo_run.out), str(tmp_path / "local"))
+    assert (
+        (from_s3.articles, from_s3.clusters_with_pages)
+        == (local.articles, local.clusters_with_pages)
+        > (0, 0)
+    )
+    assert (tmp_path / "s3" / "data" / "index.js").read_text() == (
+        tmp_path / "local" / "data" / "index.js"
+    ).read_text()
