@@ -66,13 +66,15 @@ def cluster_records(t: Tables, ids: list[str]) -> Iterator[dict[str, Any]]:
             continue
         original_id = members[0]["original_id"]
         original_words = diff.tokens(texts.get(original_id) or "")
+        original_keys = diff.keys(original_words)
         copies = sorted(
             (m for m in members if m["article_id"] != original_id),
             key=lambda m: (_time(meta.get(m["article_id"], {})), m["article_id"]),
         )
         out_members = []
         for m in copies:
-            ops = diff.diff(original_words, diff.tokens(texts.get(m["article_id"]) or ""))
+            copy_words = diff.tokens(texts.get(m["article_id"]) or "")
+            ops = diff.diff(original_words, copy_words, original_keys=original_keys)
             out_members.append(
                 {
                     **_article(m["article_id"], meta),

@@ -37,13 +37,19 @@ def _key(token: str) -> str:
     return token.lower().strip(".,;:!?\"'“”‘’()[]") or token
 
 
-def diff(original: list[str], copy: list[str]) -> list[list[Any]]:
+def keys(words: list[str]) -> list[str]:
+    """What each token is compared by (see `_key`)."""
+    return [_key(t) for t in words]
+
+
+def diff(original: list[str], copy: list[str], *, original_keys: list[str] | None = None) -> list[list[Any]]:
     """The operations that turn the `original` tokens into the `copy` tokens (see the module doc).
 
     Paragraphs are matched first, whole, and words only inside the paragraphs that differ: a copy
     shares most of its paragraphs with its original, so this costs little more than reading both.
     """
-    okeys, ckeys = [_key(t) for t in original], [_key(t) for t in copy]
+    okeys = original_keys if original_keys is not None else keys(original)
+    ckeys = keys(copy)
     ospans, cspans = _paragraphs(okeys), _paragraphs(ckeys)
     by_paragraph = SequenceMatcher(
         None, [tuple(okeys[a:b]) for a, b in ospans], [tuple(ckeys[a:b]) for a, b in cspans], autojunk=False
