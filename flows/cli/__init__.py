@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from common.errors import CopydeskError
-from flows.cli import dedup, demo, maintenance, run
+from flows.cli import dedup, demo, maintenance, report, run
 from flows.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_BUSY,
@@ -42,7 +42,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_BUSY", "EXIT_FAILED", "BadSettings", "main"]
 #: Commands that show their progress (flows.progress_display): a bar on a terminal, log lines otherwise.
 LONG_COMMANDS = frozenset({"demo", "run", "dedup", "backfill", "reextract", "recluster"})
 #: The command modules, in the order `copydesk --help` lists them.
-COMMAND_GROUPS = (demo, run, dedup, maintenance)
+COMMAND_GROUPS = (demo, run, dedup, maintenance, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +77,4 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(sub)
-    from flows.report_command import add_command as add_report
-
-    add_report(sub)
     return parser

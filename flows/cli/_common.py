@@ -39,11 +39,12 @@ def busy_exit(reason: str) -> int:
 
 def add_range(parser: argparse.ArgumentParser) -> None:
     """The ``--start``/``--end`` pair of the commands that work on a range of days."""
-    parser.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD (UTC)")
-    parser.add_argument("--end", required=True, type=_day, help="last day, YYYY-MM-DD (UTC), included")
+    parser.add_argument("--start", required=True, type=day, help="first day, YYYY-MM-DD (UTC)")
+    parser.add_argument("--end", required=True, type=day, help="last day, YYYY-MM-DD (UTC), included")
 
 
-def _day(text: str) -> date:
+def day(text: str) -> date:
+    """A ``YYYY-MM-DD`` argument as a date (argparse's `type`)."""
     try:
         return date.fromisoformat(text)
     except ValueError as exc:

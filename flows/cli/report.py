@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import date
 from typing import Any
 
+from flows.cli._common import BadSettings, check_settings, day, print_table
 from report.build import DEFAULT_CLUSTERS
 
 
-def add_command(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add `report` to the `copydesk` parser's subparsers."""
     report = sub.add_parser(
         "report", help="write a static HTML report of the tables: copies, publishers, errors"
@@ -24,9 +24,9 @@ def add_command(sub: Any) -> None:
     report.add_argument(
         "--out", default=None, help="output root to read, a folder or s3://bucket/prefix (COPYDESK_OUT)"
     )
-    report.add_argument("--start", type=_day, default=None, help="first day, YYYY-MM-DD (default: the first)")
+    report.add_argument("--start", type=day, default=None, help="first day, YYYY-MM-DD (default: the first)")
     report.add_argument(
-        "--end", type=_day, default=None, help="last day, YYYY-MM-DD, included (default: the last)"
+        "--end", type=day, default=None, help="last day, YYYY-MM-DD, included (default: the last)"
     )
     report.add_argument(
         "--to", default=None, metavar="DIR", help="folder of the report (default: <out>/report)"
@@ -41,20 +41,12 @@ def add_command(sub: Any) -> None:
     report.set_defaults(handler=_cmd_report)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from exc
-
-
 def default_report_dir(out: str) -> str:
     """Where the report of `out` goes when no folder is given."""
     return "./copydesk-report" if "://" in out else os.path.join(out, "report")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from flows.cli._common import BadSettings, check_settings, print_table
     from flows.settings import Settings
     from report import write_report
 
