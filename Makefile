@@ -29,7 +29,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
 	$(BIN)/python -m benches.ingest_speed
 	$(BIN)/python -m benches.end_to_end --sizes 70000,700000 --out docs/benchmarks.md
-	$(BIN)/python -m flows.bench_report --out docs/benchmarks.md
+	$(BIN)/python -m benches.report --out docs/benchmarks.md
 
 # The report's screenshots in docs/, taken by its Chromium test (which installs chromium with apt-get if missing).
 screenshots: $(VENV)/.installed-test
@@ -69,8 +69,9 @@ define CHECK_WHEEL
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
-assert tops == {"common", "ingest", "dedup", "flows"}, tops
-for need in ("common/py.typed", "dedup/py.typed", "ingest/py.typed", "flows/py.typed", "flows/demo/manifest.json"):
+assert tops == {"common", "ingest", "dedup", "flows", "report"}, tops
+for need in ("common/py.typed", "dedup/py.typed", "ingest/py.typed", "flows/py.typed", "report/py.typed",
+             "flows/demo/manifest.json", "report/assets/clusters.js", "report/assets/report.css"):
     assert need in names, need
 print(f"{sys.argv[1]}: {len(names)} files, packages {sorted(tops)}, no benches/ or tests/")
 endef

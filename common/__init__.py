@@ -1,5 +1,6 @@
-"""What every Copydesk package shares: the error root (`common.errors`) and the storage layer
-(`common.storage`: local folders and S3 alike, atomic Parquet files, Hive partitions).
+"""What every Copydesk package shares: the error root (`common.errors`), the storage layer
+(`common.storage`: local folders and S3 alike, atomic Parquet files, Hive partitions), and the
+progress protocol that long stages report to (`common.progress`, imported as a module).
 
 The names below are the public API; they are loaded on first use.
 """

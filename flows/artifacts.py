@@ -139,7 +139,7 @@ def write_run_report(out: str, report_dir: str | None) -> str | None:
     """
     if not report_dir:
         return None
-    from dedup.errors import CopydeskError
+    from common.errors import CopydeskError
     from report import write_report
 
     try:

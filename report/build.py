@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 
-from dedup.dataset import resolve
-from dedup.errors import CopydeskError, PermanentError
+from common.errors import CopydeskError, PermanentError
+from common.storage import resolve
 from report import figures, pages
 from report.clusters import write_cluster_pages
 from report.tables import read_tables

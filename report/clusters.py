@@ -44,7 +44,8 @@ def largest(t: Tables, limit: int) -> list[str]:
     if originals.num_rows == 0:
         return []
     order = originals.sort_by([("cluster_size", "descending"), ("cluster_id", "ascending")])
-    return order["cluster_id"].slice(0, limit).to_pylist()
+    ids: list[str] = order["cluster_id"].slice(0, limit).to_pylist()
+    return ids
 
 
 def cluster_records(t: Tables, ids: list[str]) -> Iterator[dict[str, Any]]:

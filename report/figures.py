@@ -76,7 +76,8 @@ def compute(t: Tables, *, top: int = 20) -> Figures:
 def _counts(table: pa.Table, keys: list[str]) -> list[dict[str, Any]]:
     if table.num_rows == 0:
         return []
-    return table.group_by(keys).aggregate([([], "count_all")]).to_pylist()
+    rows: list[dict[str, Any]] = table.group_by(keys).aggregate([([], "count_all")]).to_pylist()
+    return rows
 
 
 def per_day(t: Tables) -> list[dict[str, Any]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.dataset import Location, list_files
+from common.storage import Location, list_files
 
 ARTICLE_COLUMNS = ("article_id", "source", "title", "url", "published_at", "fetched_at", "date")
 CLUSTER_COLUMNS = (
@@ -58,7 +59,8 @@ def read_tables(root: Location, *, start: date | None = None, end: date | None =
     )
 
 
-def _dataset(loc: Location) -> object | None:
+def _dataset(loc: Location) -> Any:
+    """A pyarrow dataset of the visible files under `loc`, None when there are none."""
     import pyarrow.dataset as pads
 
     files = list_files(loc)
@@ -72,12 +74,10 @@ def _dataset(loc: Location) -> object | None:
 
 
 def _read(loc: Location, columns: Sequence[str], start: date | None, end: date | None) -> pa.Table:
-    import pyarrow.dataset as pads
 
     dataset = _dataset(loc)
     if dataset is None:
         return _empty(columns)
-    assert isinstance(dataset, pads.Dataset)
     present = [c for c in columns if c in dataset.schema.names]
     where = None
     if start is not None:
@@ -109,12 +109,10 @@ def _empty(columns: Sequence[str]) -> pa.Table:
 
 def texts_of(root: Location, ids: Iterable[str]) -> dict[str, str]:
     """article_id -> text of the given articles, whatever their day."""
-    import pyarrow.dataset as pads
 
     wanted = pa.array(sorted(set(ids)), pa.string())
     dataset = _dataset(root.child("articles"))
     if dataset is None or not len(wanted):
         return {}
-    assert isinstance(dataset, pads.Dataset)
     table = dataset.to_table(columns=["article_id", "text"], filter=pc.field("article_id").isin(wanted))
     return dict(zip(table["article_id"].to_pylist(), table["text"].to_pylist(), strict=True))

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.flows.flows_helpers import DemoRun
-
 from report.figures import DELAY_BUCKETS
+from tests.flows.flows_helpers import DemoRun
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "consumers.md"
 ENGINES = ("duckdb", "polars", "pyarrow")
@@ -152,7 +151,7 @@ def test_added_explainers_say_what_was_added(answers: dict[tuple[str, str], Any]
 @pytest.fixture(scope="module")
 def report_figures(demo_run: DemoRun) -> Any:
     """The numbers the report of the demo run shows."""
-    from dedup.dataset import resolve
+    from common.storage import resolve
     from report.figures import compute
     from report.tables import read_tables
 

@@ -76,7 +76,7 @@ def test_display_picks_plain_lines_when_stderr_is_not_a_terminal() -> None:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from dedup.synth import planted_corpus
+    from tests.corpora.planted import planted_corpus
 
     path = tmp_path_factory.mktemp("progress") / "texts.jsonl"
     docs = planted_corpus(150, seed=3).docs

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdp import Browser, ensure_chromium
-from flows_helpers import DemoRun
 
 from flows.cli import main
 from report import ReportWritten, write_report
+from tests.flows.cdp import Browser, ensure_chromium
+from tests.flows.flows_helpers import DemoRun
 
 CHARTS = "document.querySelectorAll('.plotly-graph-div')"
 #: Something plotted inside a chart's SVG: a bar, a point, a line or a heatmap's image.
@@ -144,9 +144,8 @@ def _keep(shot: Path, name: str) -> None:
 def test_a_run_given_a_report_folder_writes_it_and_links_it_from_its_artifacts(
     demo_run: DemoRun, tmp_path: Path
 ) -> None:
-    from test_artifacts import artifacts_of
-
     from flows.pipeline import pipeline
+    from tests.flows.test_artifacts import artifacts_of
 
     out = tmp_path / "data"
     shutil.copytree(demo_run.out, out, ignore=shutil.ignore_patterns(".prefect", "report"))

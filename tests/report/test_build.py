@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dedup.dataset import resolve, write_partitioned
+from common.storage import resolve, write_partitioned
 from report import write_report
 from report.build import ReportError
 from report.clusters import PAGE_SIZE

@@ -1,9 +1,9 @@
 """Benchmark of `copydesk report`: an output root of about 100,000 articles, reported whole.
 
-    python -m flows.bench_report [--articles 100000] [--out docs/benchmarks.md]
+    python -m benches.report [--articles 100000] [--out docs/benchmarks.md]
 
 Builds the output root as a run would leave it: articles/ partitioned by day (the project's
-synthetic news with planted copies, `dedup.synth`), clusters/ and links/ written by `copydesk
+synthetic news with planted copies, `tests.corpora.planted`), clusters/ and links/ written by `copydesk
 dedup` of those articles, and a few thousand errors/ rows; then times `write_report` on it in a
 fresh process and writes the time and the overview page's size into its section of the file.
 """
@@ -26,9 +26,9 @@ def build_root(root: Path, articles: int) -> int:
     """Write articles/, clusters/, links/ and errors/ of about `articles` articles under `root`."""
     import pyarrow as pa
 
-    from dedup.dataset import resolve, write_partitioned
+    from common.storage import resolve, write_partitioned
     from dedup.records import Doc
-    from dedup.synth import planted_corpus
+    from tests.corpora.planted import planted_corpus
 
     docs: list[Doc] = []
     k = 0
@@ -98,13 +98,13 @@ def time_report(root: Path, to: Path) -> dict[str, float]:
 
 
 def render(found: dict[str, float]) -> str:
-    from dedup.report import commit
+    from benches.sections import commit
 
     return "\n".join(
         [
             HEADING,
             "",
-            f"`python -m flows.bench_report` on commit {commit()}: `write_report` of an output root of "
+            f"`python -m benches.report` on commit {commit()}: `write_report` of an output root of "
             f"{int(found['articles']):,} articles (synthetic news with planted copies, clustered by "
             "`copydesk dedup`, plus 3,000 errors), in a fresh process, imports included. "
             "Target (issue 14): ≤ 30 s, overview page < 5 MB.",
@@ -124,7 +124,7 @@ def render(found: dict[str, float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dedup.report import replace_section
+    from benches.sections import replace_section
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--articles", type=int, default=100_000)
