@@ -71,7 +71,7 @@ def test_dockerfile_copies_every_package_of_the_wheel() -> None:
     packages = {pattern.rstrip("*") for pattern in find["include"]}
     lines = (INFRA / "Dockerfile").read_text().splitlines()
     copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
-    assert packages == {"common", "ingest", "dedup", "flows"}
+    assert packages == {"common", "ingest", "dedup", "flows", "report"}
     assert packages <= copied
 
 
