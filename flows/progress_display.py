@@ -59,7 +59,7 @@ class RichReporter:
     def start(self, stage: str, total: int | None) -> None:
         with self._lock:
             task = self._task(stage)
-            if total is not None:
+            if total:  # none, or nothing planned yet (a WARC's pages are counted as they are read)
                 before = self.bar.tasks[self._index(task)].total or 0
                 self.bar.update(task, total=before + total)
             self.bar.start_task(task)
@@ -76,11 +76,19 @@ class RichReporter:
 
     def finish(self, stage: str) -> None:
         with self._lock:
-            task = self._task(stage)
-            state = self.bar.tasks[self._index(task)]
-            if state.total is None or state.completed > state.total:
-                self.bar.update(task, total=state.completed)
-            self.bar.stop_task(task)
+            self._close(self._task(stage))
+
+    def finish_all(self) -> None:
+        """The work is over: every stage stops at the count it reached (some never say they end)."""
+        with self._lock:
+            for task in self._tasks.values():
+                self._close(task)
+
+    def _close(self, task: Any) -> None:
+        state = self.bar.tasks[self._index(task)]
+        if state.total is None or state.completed > state.total:
+            self.bar.update(task, total=state.completed)
+        self.bar.stop_task(task)
 
 
 @dataclass
@@ -161,7 +169,10 @@ def display(stream: IO[str] | None = None) -> Iterator[progress.Reporter]:
 
         bars = RichReporter(Console(file=stream))
         with bars.bar, progress.use(bars):
-            yield bars
+            try:
+                yield bars
+            finally:
+                bars.finish_all()
         return
     with progress.use(LogReporter()) as lines:
         yield lines

@@ -147,6 +147,9 @@ def test_demo_command_end_to_end_logs_no_errors(tmp_path: Path) -> None:
     assert "new articles" in done.stdout and str(out) in done.stdout
     assert (out / ".prefect").is_dir()
     assert list((out / "clusters").rglob("*.parquet"))
+    # `make demo` ends with the report of its output, and says where it is
+    assert f"Report written to {out / 'report' / 'index.html'}" in done.stdout
+    assert (out / "report" / "data" / "index.js").stat().st_size > 0
 
 
 def test_bad_setting_is_one_line_and_exit_2(

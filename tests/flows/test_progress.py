@@ -29,9 +29,13 @@ def test_a_terminal_shows_a_bar_per_stage_with_counts() -> None:
             step.advance(50)
         progress.advance("verify", 7)  # never started: counted without a total
         progress.finish("verify")
+        progress.start("fetch", total=0)  # nothing planned: pages read from a WARC count as they come
+        progress.advance("fetch", 5)
+        reporter.finish_all()  # a stage that never said it ended stops at what it counted
     shown = out.getvalue()
     assert "fingerprint" in shown and "200/200" in shown
     assert "verify" in shown and "7/7" in shown
+    assert "5/5" in shown and "5/0" not in shown
     assert "━" in shown  # the bar itself
 
 
