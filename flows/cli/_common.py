@@ -175,7 +175,6 @@ def library_logging() -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
-    handler.set_name("copydesk-cli")  # so that it can be told from the handlers Prefect attaches
     for name in ("dedup", "flows"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
