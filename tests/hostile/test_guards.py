@@ -88,6 +88,7 @@ DEFAULTS = {
         ({"sources": ["feed:file:///etc/passwd"]}, ["source 'feed:file:///etc/passwd'"]),
         ({"sources_file": "/etc/shadow"}, ["sources_file '/etc/shadow'"]),
         ({"out": "/tmp/elsewhere"}, ["out '/tmp/elsewhere'"]),
+        ({"report_dir": "/var/www"}, ["report_dir '/var/www'"]),
         ({"sources": ["feed:https://other.example/rss", "warc:s3://b/x.warc.gz"]}, []),
         ({"sources": ["warc:/data/crawl.warc.gz"], "out": "s3://copydesk/data"}, []),
     ],
