@@ -1,20 +1,25 @@
 """Parquet tables under an output root, a local folder or `s3://bucket/prefix`, through pyarrow's
 filesystem layer so both behave alike.
 
-Files are written whole under a temporary name and then moved into place (a local rename; on S3
-one PUT is atomic already), so a run that dies part-way leaves no half-written file visible.
+Files are written whole under a temporary name and then moved into place (a local rename with
+fsyncs of the file and its folder; on S3 a copy of a finished temporary key, since pyarrow
+completes an upload even when its writer raised), so a run that dies part-way leaves no
+half-written file visible. While a run holds the output root's lease, every write and delete
+first asks `check_writable` (see `guard_writes`).
 File names are chosen by the caller and deterministic, so writing the same rows twice replaces a
 file instead of adding one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -113,6 +118,53 @@ _REFUSED = re.compile(
 )
 
 
+_guards: dict[int, tuple[str, Callable[[], None]]] = {}
+_guards_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def guard_writes(root_uri: str, check: Callable[[], None]) -> Iterator[None]:
+    """Call `check` before every write or delete under `root_uri` while the block runs.
+
+    The run holding an output root's lease registers its check here, so that a run which lost the
+    lease (taken over while it was paused, or not renewed in time) raises before its next write of
+    any table, the index or the state, wherever in the code that write happens.
+    """
+    key = object()
+    with _guards_lock:
+        _guards[id(key)] = (root_uri.rstrip("/"), check)
+    try:
+        yield
+    finally:
+        with _guards_lock:
+            del _guards[id(key)]
+
+
+def check_writable(uri: str) -> None:
+    """Run the checks guarding `uri` (see `guard_writes`); they raise when writing is no longer safe."""
+    with _guards_lock:
+        checks = [check for root, check in _guards.values() if uri == root or uri.startswith(root + "/")]
+    for check in checks:
+        check()
+
+
+def _fsync_local(path: str, *, directory: bool = False) -> None:
+    """Flush a local file (or a folder's entries, after a rename) to disk, so a power loss cannot
+    leave an empty or missing file behind a rename that looked done."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit_local(tmp: str, target: str) -> None:
+    """Move a finished local temporary file into place durably: fsync the file, rename, fsync the folder."""
+    _fsync_local(tmp)
+    os.replace(tmp, target)
+    _fsync_local(os.path.dirname(target) or ".", directory=True)
+
+
 def _translate(exc: Exception, what: str) -> StorageError:
     text = str(exc)
     if isinstance(exc, PermissionError) or _REFUSED.search(text):
@@ -127,18 +179,44 @@ def write_file(table: pa.Table, loc: Location, relpath: str) -> str:
     table = table.replace_schema_metadata(meta)
     target = loc.child(relpath)
     parent = target.path.rsplit("/", 1)[0]
+    check_writable(target.uri)
     try:
         loc.fs.create_dir(parent, recursive=True)
         if isinstance(loc.fs, pafs.LocalFileSystem):
             # No .parquet suffix: readers globbing **/*.parquet never see a half-written file.
             tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-            pq.write_table(table, tmp, filesystem=loc.fs, compression="zstd")
-            loc.fs.move(tmp, target.path)
+            try:
+                pq.write_table(table, tmp, filesystem=loc.fs, compression="zstd")
+                commit_local(tmp, target.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
         else:
-            pq.write_table(table, target.path, filesystem=loc.fs, compression="zstd")
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink, compression="zstd")
+            put_object(loc.fs, target.path, sink.getvalue())
     except (OSError, pa.ArrowException) as exc:
         raise _translate(exc, f"cannot write {target.uri}") from exc
     return target.uri
+
+
+def put_object(fs: pafs.FileSystem, path: str, data: pa.Buffer | bytes) -> None:
+    """Write `data` to an object store key so that the key holds all of it or nothing.
+
+    pyarrow's S3 stream completes its upload when closed, even after an error, so the bytes go to
+    a temporary key (no ``.parquet`` suffix, skipped by every reader) that is copied into place
+    only once whole, and deleted on any failure, Ctrl-C included.
+    """
+    parent, _, _ = path.rpartition("/")
+    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+    try:
+        with fs.open_output_stream(tmp) as out:
+            out.write(data)
+        fs.move(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError, pa.ArrowException):
+            fs.delete_file(tmp)
+        raise
 
 
 def write_partitioned(
@@ -229,6 +307,7 @@ def read_dataset(loc: Location, *, columns: Iterable[str] | None = None) -> pa.T
 def delete_files(loc: Location, paths: Iterable[str]) -> None:
     """Delete the given file paths (as returned by `list_files`)."""
     for path in paths:
+        check_writable(loc.uri)
         try:
             loc.fs.delete_file(path)
         except FileNotFoundError:

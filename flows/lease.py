@@ -33,8 +33,8 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from common.errors import CopydeskError, TransientError
-from common.storage import Location, StorageRefused, StorageUnavailable, resolve, s3_endpoint
+from common.errors import CopydeskError, PermanentError, TransientError
+from common.storage import Location, StorageRefused, StorageUnavailable, guard_writes, resolve, s3_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ class LeaseBusy(LeaseError):
 
 class LeaseLost(LeaseError, TransientError):
     """The lease this run held was taken over (it could not be renewed in time)."""
+
+
+class StoreIgnoresConditions(LeaseError, PermanentError):
+    """The store accepted a write its condition (``If-None-Match``/``If-Match``) should have refused:
+    it cannot keep two runs apart, so none runs on it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,7 @@ class LeaseStore(Protocol):
     def read(self) -> tuple[bytes, str] | None: ...
     def replace(self, token: str, data: bytes) -> bool: ...
     def delete(self, token: str) -> bool: ...
+    def verify_conditions(self, data: bytes) -> None: ...
 
 
 class LocalLeaseStore:
@@ -117,11 +123,19 @@ class LocalLeaseStore:
             os.close(fd)  # closing the descriptor releases the lock
 
     def _read(self) -> bytes | None:
+        """The file's bytes; None when absent. Whatever else sits at the path (a symlink, dangling
+        or not, a folder) reads as b"": not a lease, so expired, and replaced by the next taker."""
         try:
-            with open(self.path, "rb") as fh:
-                return fh.read()
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
+        except OSError:
+            return b""
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                return fh.read()
+        except IsADirectoryError:
+            return b""
 
     def create(self, data: bytes) -> bool:
         with self._locked():
@@ -133,6 +147,7 @@ class LocalLeaseStore:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            _fsync_dir(os.path.dirname(self.path))
             return True
 
     def read(self) -> tuple[bytes, str] | None:
@@ -145,13 +160,19 @@ class LocalLeaseStore:
             current = self._read()
             if current is None or _digest(current) != token:
                 return False
+            if os.path.isdir(self.path) and not os.path.islink(self.path):
+                raise LeaseError(f"{self.path} is a folder, not a lease: remove it")
             tmp = f"{self.path}.tmp-{uuid.uuid4().hex}"
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
+            _fsync_dir(os.path.dirname(self.path))
             return True
+
+    def verify_conditions(self, data: bytes) -> None:
+        """Nothing to check: ``O_EXCL`` and the ``flock`` are the kernel's."""
 
     def delete(self, token: str) -> bool:
         with self._locked():
@@ -206,6 +227,17 @@ class S3LeaseStore:
     def delete(self, token: str) -> bool:
         return self._call("delete_object", IfMatch=token) is not None
 
+    def verify_conditions(self, data: bytes) -> None:
+        """Just after taking the lease (`data` is what we wrote), ask for two writes that must be
+        refused: a create over it, and a replace with a token that matches nothing. A store that
+        takes either ignores the conditions the lease rests on (some S3-compatible stores do)."""
+        if self.create(data) or self.replace('"00000000000000000000000000000000"', data):
+            raise StoreIgnoresConditions(
+                f"{self.uri}: the store ignores conditional writes (If-None-Match / If-Match), so "
+                "two runs could write the same output root at once; refusing to run on it. Use a "
+                "store that supports them (AWS S3, MinIO, moto)"
+            )
+
 
 def store_for(out: str, *, endpoint_url: str | None = None) -> LeaseStore:
     """The lease store of an output root (a local folder or ``s3://bucket/prefix``)."""
@@ -219,7 +251,13 @@ def store_for(out: str, *, endpoint_url: str | None = None) -> LeaseStore:
 
 
 class Lease:
-    """One run's claim on an output root: `acquire`, keep alive while working, `release`."""
+    """One run's claim on an output root: `acquire`, keep alive while working, `release`.
+
+    While `hold` keeps it, every write under the output root first calls `check`
+    (`dedup.dataset.guard_writes`): a run whose lease was taken over, or whose lease expired
+    while it was paused or could not renew it, stops before its next write instead of writing
+    over the run that holds the lease now.
+    """
 
     def __init__(
         self,
@@ -234,6 +272,9 @@ class Lease:
         self.owner = f"{os.getpid()}@{socket.gethostname()}"
         self.lost = False
         self._acquired_at: float | None = None
+        #: The expiry this run last wrote; past it (less a margin) the lease is not known to be ours.
+        self.expires_at = 0.0
+        self._lock = threading.Lock()
 
     def _fresh(self, acquired_at: float | None = None) -> LeaseInfo:
         now = self.clock()
@@ -242,61 +283,98 @@ class Lease:
     def acquire(self, *, wait_s: float, poll_s: float = 1.0) -> None:
         """Take the lease, waiting up to `wait_s` for its holder to let go or for it to expire.
 
+        Every pass that does not get it sleeps, and the wait ends at `wait_s` whatever the store
+        answers, so an odd store (a lease changing under us, a path that is not a file) cannot
+        make the loop spin.
+
         Raises:
             LeaseBusy: another run still holds it after `wait_s`; the message is one line.
+            StoreIgnoresConditions: the store took a write its condition should have refused.
         """
         deadline = self.clock() + wait_s
         said = False
         while True:
             mine = self._fresh()
+            info: LeaseInfo | None = None
             if self.store.create(mine.to_bytes()):
                 self._took(mine)
                 return
             found = self.store.read()
-            if found is None:
-                continue  # released between our two calls: try to create it again
-            data, token = found
-            info = LeaseInfo.from_bytes(data)
+            raced = found is None  # released between our two calls: try to create it again
+            if found is not None:
+                data, token = found
+                info = LeaseInfo.from_bytes(data)
+                if info is None or info.expires_at <= self.clock() or info.holder == self.holder:
+                    if self.store.replace(token, mine.to_bytes()):
+                        if info is not None and info.holder != self.holder:
+                            log.warning(
+                                "took over the expired lease on %s: %s", self.store.uri, info.describe()
+                            )
+                        self._took(mine)
+                        return
+                    raced = True  # someone else changed it meanwhile: look again
             now = self.clock()
-            if info is None or info.expires_at <= now or info.holder == self.holder:
-                if self.store.replace(token, mine.to_bytes()):
-                    if info is not None and info.holder != self.holder:
-                        log.warning("took over the expired lease on %s: %s", self.store.uri, info.describe())
-                    self._took(mine)
-                    return
-                continue  # someone else changed it meanwhile: look again
             if now >= deadline:
+                who = info.describe() if info is not None else "the lease kept changing under this run"
                 raise LeaseBusy(
-                    f"{self.store.uri} is busy: {info.describe()}; gave up after waiting {wait_s:g} s "
+                    f"{self.store.uri} is busy: {who}; gave up after waiting {wait_s:g} s "
                     "(COPYDESK_LEASE_WAIT_S)"
                 )
-            if not said:
+            if not said and info is not None and not raced:
                 log.info(
                     "waiting up to %g s for the lease on %s: %s", wait_s, self.store.uri, info.describe()
                 )
                 said = True
-            time.sleep(max(0.05, min(poll_s, deadline - now)))
+            pause = min(poll_s, 0.05) if raced else poll_s
+            time.sleep(max(0.01, min(pause, deadline - now)))
 
     def _took(self, info: LeaseInfo) -> None:
         self._acquired_at = info.acquired_at
+        self.expires_at = info.expires_at
         self.lost = False
+        try:
+            self.store.verify_conditions(info.to_bytes())
+        except StoreIgnoresConditions:
+            self.release()
+            raise
         log.info("took the lease on %s for %s", self.store.uri, self.what)
 
     def renew(self) -> bool:
         """Push the expiry `ttl_s` ahead; False (and `lost` set) when the lease is no longer ours."""
-        for _ in range(3):
-            found = self.store.read()
-            info = LeaseInfo.from_bytes(found[0]) if found is not None else None
-            if found is None or info is None or info.holder != self.holder:
-                break
-            if self.store.replace(found[1], self._fresh(self._acquired_at).to_bytes()):
-                return True
-            # changed between our read and write: judge again
-        self.lost = True
-        return False
+        with self._lock:
+            if self.lost:
+                return False
+            for _ in range(3):
+                found = self.store.read()
+                info = LeaseInfo.from_bytes(found[0]) if found is not None else None
+                if found is None or info is None or info.holder != self.holder:
+                    break
+                mine = self._fresh(self._acquired_at)
+                if self.store.replace(found[1], mine.to_bytes()):
+                    self.expires_at = mine.expires_at
+                    return True
+                # changed between our read and write: judge again
+            self.lost = True
+            return False
+
+    @property
+    def margin_s(self) -> float:
+        """How long before its expiry the lease stops counting as ours: a write started then may
+        end after it."""
+        return self.ttl_s / 10
 
     def check(self) -> None:
-        """Raise `LeaseLost` when the lease was taken over: what this run writes next is not safe."""
+        """Raise `LeaseLost` unless the lease is still this run's: what it writes next is not safe.
+
+        Past the expiry this run last wrote (a paused process, renewals failing), the lease is
+        renewed on the spot; if that fails or finds another holder, the lease is lost for good.
+        """
+        if not self.lost and self.clock() >= self.expires_at - self.margin_s:
+            try:
+                self.renew()
+            except Exception as exc:  # any failure: the lease cannot be shown to be ours
+                log.error("could not renew the expiring lease on %s: %s", self.store.uri, exc)
+                self.lost = True
         if self.lost:
             raise LeaseLost(
                 f"lost the lease on {self.store.uri} (not renewed in time); the next run redoes this"
@@ -314,7 +392,11 @@ class Lease:
                     if not self.renew():
                         log.error("lost the lease on %s: another run took it over", self.store.uri)
                         return
-                except CopydeskError as exc:
+                except Exception as exc:  # the thread outlives any error: the guard reads `lost`
+                    if self.clock() >= self.expires_at - self.margin_s:
+                        self.lost = True
+                        log.error("lost the lease on %s: could not renew it in time: %s", self.store.uri, exc)
+                        return
                     log.warning("could not renew the lease on %s (will retry): %s", self.store.uri, exc)
 
         thread = threading.Thread(target=loop, name="copydesk-lease", daemon=True)
@@ -350,11 +432,12 @@ def hold(
     endpoint_url: str | None = None,
     poll_s: float = 1.0,
 ) -> Iterator[Lease]:
-    """Hold the lease on `out` for the block: acquire (or raise `LeaseBusy`), renew, release."""
+    """Hold the lease on `out` for the block: acquire (or raise `LeaseBusy`), renew, release; every
+    write under `out` meanwhile checks the lease first (`dedup.dataset.guard_writes`)."""
     lease = Lease(store_for(out, endpoint_url=endpoint_url), holder=holder, what=what, ttl_s=ttl_s)
     lease.acquire(wait_s=wait_s, poll_s=poll_s)
     try:
-        with lease.kept_alive():
+        with lease.kept_alive(), guard_writes(resolve(out, endpoint_url=endpoint_url).uri, lease.check):
             yield lease
     finally:
         lease.release()
@@ -382,6 +465,14 @@ def sweep_leftovers(root: Location, tables: tuple[str, ...] = TABLE_DIRS) -> lis
     if gone:
         log.warning("removed %d temporary files left by an interrupted run under %s", len(gone), root.uri)
     return gone
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _digest(data: bytes) -> str:
