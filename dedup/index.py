@@ -318,16 +318,22 @@ class DedupIndex:
         *,
         run_id: str,
     ) -> None:
-        """Write links, then clusters, then sketches, then the segment (the commit point)."""
+        """Write clusters, then links, then sketches, then the segment (the commit point).
+
+        New articles already in clusters/ are a redo of a batch that died after it, whose links
+        may be stored already (under a file named after that batch): those pairs are left out.
+        """
         stem = _batch_stem(new)
         dates = {d.id: doc_date(d) for d in sub_docs}
         fresh = {d.id for d in new}
         # Links between history articles were written by the batch that found them.
         links = [x for x in links if x.article_id in fresh or x.other_id in fresh]
-        if links:
-            write_links(self.root, links_table(links, dates, run_id=run_id), file_stem=stem)
+        in_clusters = pc.is_in(previous["article_id"], value_set=pa.array(sorted(fresh), pa.string()))
+        redone = set(previous["article_id"].filter(in_clusters).to_pylist())
         rows = clusters_table(assignments, dates, run_id=run_id)
         upsert_clusters(self.root, rows, previous)
+        if links:
+            write_links(self.root, links_table(links, dates, run_id=run_id), file_stem=stem, redone=redone)
         view = self._view()
         changed = pc.is_in(previous["article_id"], value_set=rows["article_id"])
         view.membership = pa.concat_tables(

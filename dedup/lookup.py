@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mmap
 import uuid
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,10 +51,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from common.storage import Location, _translate
+from common.storage import Location, _translate, check_writable, commit_local
 from dedup.boilerplate import LineCounts
 from dedup.candidates import Probe
+from dedup.errors import IndexStateError
 from dedup.fingerprint import Fingerprints
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"CDLOOK01"
 SUFFIX = ".lookup"
@@ -166,7 +171,8 @@ def write_segment(loc: Location, data: SegmentData, *, index_keys: int, probe: P
     at = 0
     for name, arr in arrays:
         size = len(arr) if isinstance(arr, bytes) else arr.nbytes
-        sections[name] = [at, size]
+        body = arr if isinstance(arr, bytes) else np.ascontiguousarray(arr).data.cast("B")
+        sections[name] = [at, size, zlib.crc32(body)]
         at += -(-size // 8) * 8
     header = {
         "files": data.files,
@@ -176,12 +182,16 @@ def write_segment(loc: Location, data: SegmentData, *, index_keys: int, probe: P
         "meta_columns": data.meta_columns,
         "fence": FENCE,
         "sections": sections,
+        "body_bytes": at,
     }
     head = json.dumps(header).encode()
     head += b" " * (-(len(MAGIC) + 8 + len(head)) % 8)
     name = "seg-" + hashlib.sha1("\n".join(data.files).encode()).hexdigest()[:16] + SUFFIX
     target = loc.child(name)
-    tmp = loc.child(f".tmp-{uuid.uuid4().hex}") if isinstance(loc.fs, pafs.LocalFileSystem) else target
+    # Written in pieces, so under a temporary name on every store (pyarrow completes an S3 upload
+    # even when the writer raised): only a whole segment ever has the final key.
+    tmp = loc.child(f".tmp-{uuid.uuid4().hex}")
+    check_writable(target.uri)
     try:
         loc.fs.create_dir(loc.path, recursive=True)
         with loc.fs.open_output_stream(tmp.path) as out:
@@ -193,11 +203,33 @@ def write_segment(loc: Location, data: SegmentData, *, index_keys: int, probe: P
                     out.write(b"\0" * (start - pos))
                 out.write(arr if isinstance(arr, bytes) else pa.py_buffer(np.ascontiguousarray(arr)))
                 pos = start + sections[sec][1]
-        if tmp is not target:
+            if at > pos:
+                out.write(b"\0" * (at - pos))
+        if isinstance(loc.fs, pafs.LocalFileSystem):
+            commit_local(tmp.path, target.path)
+        else:
             loc.fs.move(tmp.path, target.path)
     except (OSError, pa.ArrowException) as exc:
+        _discard(loc.fs, tmp.path)
         raise _translate(exc, f"cannot write {target.uri}") from exc
+    except BaseException:
+        _discard(loc.fs, tmp.path)
+        raise
     return target.path
+
+
+def _discard(fs: pafs.FileSystem, path: str) -> None:
+    try:
+        fs.delete_file(path)
+    except (OSError, pa.ArrowException):
+        log.debug("no temporary segment to remove at %s", path)
+
+
+def _broken(path: str, why: str) -> IndexStateError:
+    return IndexStateError(
+        f"the lookup segment {path} is damaged: {why}. Delete it: the next run rebuilds it from the "
+        "sketch files it covered (or call DedupIndex.build_lookups() to do it now)"
+    )
 
 
 def _or_zeros(arr: np.ndarray | None, n: int) -> np.ndarray:
@@ -226,6 +258,7 @@ class Segment:
     _ids: tuple[np.ndarray, np.ndarray] | None = None
     _handle: Any = field(default=None, repr=False)
     _whole: Any = field(default=None, repr=False)  # the whole file, when small
+    crcs: dict[str, int] = field(default_factory=dict)  # CRC-32 of each section, from the header
 
     @staticmethod
     def open(fs: pafs.FileSystem, path: str) -> Segment:
@@ -238,13 +271,21 @@ class Segment:
             whole = local or total <= _WHOLE
             first = memoryview(f) if local else f.read_at(total if whole else min(total, 1 << 16), 0)
             if bytes(first[:8]) != MAGIC:
-                raise ValueError(f"{path} is not a lookup segment")
+                raise _broken(path, "it does not start as a lookup segment")
             size = int.from_bytes(bytes(first[8:16]), "little")
+            if 16 + size > total:
+                raise _broken(path, f"its header says {size} bytes but the file has {total}")
             head = first[16 : 16 + size] if 16 + size <= len(first) else f.read_at(size, 16)
             header = json.loads(bytes(head))
+            sections = {k: (int(v[0]), int(v[1])) for k, v in header["sections"].items()}
+            crcs = {k: int(v[2]) for k, v in header["sections"].items() if len(v) > 2}
+            body = int(header.get("body_bytes", max((o + n for o, n in sections.values()), default=0)))
         except (OSError, pa.ArrowException) as exc:
             raise _translate(exc, f"cannot read {path}") from exc
-        sections = {k: (int(v[0]), int(v[1])) for k, v in header["sections"].items()}
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise _broken(path, f"its header cannot be read ({exc})") from exc
+        if 16 + size + body != total:
+            raise _broken(path, f"it has {total} bytes where its header says {16 + size + body}")
         seg = Segment(
             path=path,
             fs=fs,
@@ -262,12 +303,21 @@ class Segment:
             _handle=f,
             _whole=first if whole else None,
         )
-        seg.file_of_row = seg._array("file_of_row", "<i4")
-        seg.counts = seg._array("counts", "<i4").astype(np.int64)
-        seg.anchor_fences = seg._array("anchor_fences", "<u8")
+        seg.crcs = crcs
+        seg.file_of_row = seg._checked("file_of_row", "<i4")
+        seg.counts = seg._checked("counts", "<i4").astype(np.int64)
+        seg.anchor_fences = seg._checked("anchor_fences", "<u8")
         if "line_fences" in sections:
-            seg.line_fences = seg._array("line_fences", "<u8")
+            seg.line_fences = seg._checked("line_fences", "<u8")
         return seg
+
+    def _checked(self, section: str, dtype: str) -> np.ndarray:
+        """A section read whole, its checksum compared with the one its header holds."""
+        arr = self._array(section, dtype)
+        want = self.crcs.get(section)
+        if want is not None and zlib.crc32(np.ascontiguousarray(arr).data.cast("B")) != want:
+            raise _broken(self.path, f"its {section} section does not match its checksum")
+        return arr
 
     def _read(self, offset: int, nbytes: int) -> Any:
         """Bytes [offset, offset + nbytes) of the sections (a buffer: bytes or a pyarrow Buffer)."""
@@ -328,7 +378,7 @@ class Segment:
         """The sorted packed keys, read whole on first use (any batch falls all over them)."""
         if self._keys is None:
             self._prefetch("keys")
-            self._keys = self._array("keys", "<u8")
+            self._keys = self._checked("keys", "<u8")
         return self._keys
 
     def anchors_near(self, values: np.ndarray) -> np.ndarray:
@@ -378,7 +428,7 @@ class Segment:
         """Row of each id hash, -1 where absent."""
         if self._ids is None:
             self._prefetch("id_hashes")
-            self._ids = (self._array("id_hashes", "<u8"), self._array("id_rows", "<i4"))
+            self._ids = (self._checked("id_hashes", "<u8"), self._checked("id_rows", "<i4"))
         sorted_ids, rows = self._ids
         if sorted_ids.size == 0:
             return np.full(hashes.size, -1, dtype=np.int64)

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from dedup.fingerprint import Fingerprints, hashes_from_hex, hashes_to_hex
 from dedup.records import Doc
-from dedup.tables import NULL_PARTITION, doc_date
+from dedup.tables import NULL_PARTITION, UNDATED, doc_date
 
 _MAX_BINARY = (1 << 31) - 1  # bytes in one chunk of a binary column
 
@@ -162,7 +162,7 @@ def file_numbers(table: pa.Table, stem: str, files: dict[str, int]) -> np.ndarra
 def in_window(path: str, lo: date, hi: date) -> bool:
     """Whether a sketch file's date partition is in ``[lo, hi]`` (undated files always are)."""
     part = next((p for p in path.split("/") if p.startswith("date=")), None)
-    if part is None or part == f"date={NULL_PARTITION}":
+    if part is None or part in (f"date={NULL_PARTITION}", f"date={UNDATED}"):
         return True
     try:
         day = date.fromisoformat(part[5:])

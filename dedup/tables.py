@@ -3,7 +3,8 @@
 
 `clusters/` is state as well as output: each partition is one file with a fixed name, rewritten
 whole when any of its rows change, so it always holds exactly one row per article. `links/` files
-are named by the batch that found them, so writing the same batch again replaces them.
+are named by the batch that found them, so writing the same batch again replaces them; a batch
+redone after a crash with other articles leaves out the pairs stored already (`write_links`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from common.storage import (
 )
 from dedup.records import Assignment, DedupResult, Doc, Link
 
-#: Hive's name for a null partition value; DuckDB and pyarrow read it back as NULL.
+#: The `date=` partition of an article with no date at all (neither published nor fetched): a
+#: fixed string, so the partition column always has a value and readers always infer one type.
+UNDATED = "undated"
+#: Hive's name for a null partition value, which older runs wrote for undated articles: pyarrow
+#: and DuckDB read it back as NULL (and fail to infer a type when it is the only partition).
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 STATE_STEM = "part-0"
 
@@ -58,8 +63,8 @@ LINKS_SCHEMA = pa.schema(
 
 
 def partition_date(when: datetime | None) -> str:
-    """The `date=` partition value of a time: its UTC day, or Hive's null partition."""
-    return when.date().isoformat() if when is not None else NULL_PARTITION
+    """The `date=` partition value of a time: its UTC day, or `UNDATED`."""
+    return when.date().isoformat() if when is not None else UNDATED
 
 
 def doc_date(doc: Doc) -> str:
@@ -81,7 +86,7 @@ def clusters_table(assignments: Sequence[Assignment], dates: Mapping[str, str], 
             "added_text": [x.added_text for x in a],
             "kept_fraction": [x.kept_fraction for x in a],
             "run_id": [run_id] * len(a),
-            "date": [dates.get(x.article_id, NULL_PARTITION) for x in a],
+            "date": [dates.get(x.article_id, UNDATED) for x in a],
         },
         schema=CLUSTERS_SCHEMA,
     )
@@ -97,7 +102,7 @@ def links_table(links: Sequence[Link], dates: Mapping[str, str], *, run_id: str)
             "containment_ab": [x.containment_ab for x in links],
             "containment_ba": [x.containment_ba for x in links],
             "run_id": [run_id] * len(links),
-            "date": [dates.get(x.article_id, NULL_PARTITION) for x in links],
+            "date": [dates.get(x.article_id, UNDATED) for x in links],
         },
         schema=LINKS_SCHEMA,
     )
@@ -108,7 +113,9 @@ def read_membership(root: Location) -> pa.Table:
     table = read_dataset(root.child("clusters"), columns=["article_id", "cluster_id", "date"])
     if table is None:
         return pa.table({n: pa.array([], pa.string()) for n in ("article_id", "cluster_id", "date")})
-    return table.set_column(2, "date", pc.cast(table["date"], pa.string()))
+    # A partition an older run wrote as Hive's null keeps its folder name, so upserts find it.
+    day = pc.fill_null(pc.cast(table["date"], pa.string()), NULL_PARTITION)
+    return table.set_column(2, "date", day)
 
 
 def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None = None) -> list[str]:
@@ -130,7 +137,9 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
             files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
         ).to_table()
         current = current.set_column(
-            current.column_names.index("date"), "date", pc.cast(current["date"], pa.string())
+            current.column_names.index("date"),
+            "date",
+            pc.fill_null(pc.cast(current["date"], pa.string()), NULL_PARTITION),
         )
         before = current.filter(pc.is_in(current["article_id"], value_set=changed))
         rows = _keep_added_text(rows, before)
@@ -186,9 +195,38 @@ def _keep_added_text(rows: pa.Table, before: pa.Table) -> pa.Table:
     return rows.set_column(rows.column_names.index("added_text"), "added_text", pa.array(filled, pa.string()))
 
 
-def write_links(root: Location, table: pa.Table, *, file_stem: str) -> list[str]:
-    """Write a batch's links under `links/`, one file per date named `file_stem`."""
+def write_links(root: Location, table: pa.Table, *, file_stem: str, redone: Iterable[str] = ()) -> list[str]:
+    """Write a batch's links under `links/`, one file per date named `file_stem`.
+
+    `redone`: articles an earlier, interrupted run already got as far as `clusters/` with. Their
+    links may be stored already, in a file named after that run's batch, so the pairs found
+    there are left out: a pair of articles is in `links/` once however often a batch is redone.
+    """
+    redone = set(redone)
+    if redone:
+        table = _without_stored_pairs(root.child("links"), table, redone)
     return write_partitioned(table, root.child("links"), partition_col="date", file_stem=file_stem)
+
+
+def _without_stored_pairs(loc: Location, table: pa.Table, ids: set[str]) -> pa.Table:
+    """The rows of `table` whose pair of articles (either way round) `links/` does not hold yet,
+    looking only at the stored rows of the partitions written to that touch `ids`."""
+    import pyarrow.dataset as pads
+
+    days = set(table["date"].to_pylist())
+    files = [p for p in list_files(loc) if any(f"/date={d}/" in p for d in days)]
+    if not files or table.num_rows == 0:
+        return table
+    wanted = pa.array(sorted(ids), pa.string())
+    touching = pc.field("article_id").isin(wanted) | pc.field("other_id").isin(wanted)
+    stored = pads.dataset(
+        files, filesystem=loc.fs, format="parquet", partitioning="hive", partition_base_dir=loc.path
+    ).to_table(columns=["article_id", "other_id"], filter=touching)
+    have = {
+        frozenset(p) for p in zip(*(stored[c].to_pylist() for c in ("article_id", "other_id")), strict=True)
+    }
+    pairs = zip(*(table[c].to_pylist() for c in ("article_id", "other_id")), strict=True)
+    return table.filter(pa.array([frozenset(p) not in have for p in pairs], pa.bool_()))
 
 
 def replace_all(result: DedupResult, docs: Iterable[Doc], root: Location, *, run_id: str) -> tuple[int, int]:
