@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common import progress
-from common.storage import Location
+from common.storage import Location, delete_files, list_files
 from dedup.engine import deduplicate_batches, fill_added_text
 from dedup.fingerprint import Fingerprints
 from dedup.index import DedupIndex
@@ -23,6 +23,16 @@ from dedup.inputs import iter_text_batches
 from dedup.params import DedupParams
 from dedup.records import EXPANDED, DedupResult, Doc
 from dedup.tables import replace_all
+
+
+def fresh_index(root: Location) -> int:
+    """Delete the dedup index under `root` (every parameter set's), so that a dedup of a table
+    starts from none: one left by an earlier dedup would keep its sketches (the next update then
+    writes two rows per article) and those of another input. Returns how many files went."""
+    loc = root.child("index")
+    files = list_files(loc, suffix="")
+    delete_files(loc, files)
+    return len(files)
 
 
 @dataclass(slots=True)
@@ -43,12 +53,14 @@ def dedup_table(
     batch_rows: int = 50_000,
     fingerprinted: Iterable[tuple[Sequence[Doc], Fingerprints]] | None = None,
 ) -> OfflineRun:
-    """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/` and `root/links/`.
+    """Deduplicate the JSONL/Parquet table at `path` and replace `root/clusters/`, `root/links/` and
+    the dedup index (`fresh_index`).
 
     `fingerprinted`: the table's rows already fingerprinted, in reading order (by Dask workers:
     `dedup.distributed`); the rest of the run is the same.
     """
     params = params or DedupParams()
+    fresh_index(root)
     batches = fingerprinted if fingerprinted is not None else iter_text_batches(path, batch_rows=batch_rows)
     one = deduplicate_batches(batches, params)
     docs, fp, result = one.docs, one.fp, one.result

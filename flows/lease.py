@@ -254,7 +254,7 @@ class Lease:
     """One run's claim on an output root: `acquire`, keep alive while working, `release`.
 
     While `hold` keeps it, every write under the output root first calls `check`
-    (`dedup.dataset.guard_writes`): a run whose lease was taken over, or whose lease expired
+    (`common.storage.guard_writes`): a run whose lease was taken over, or whose lease expired
     while it was paused or could not renew it, stops before its next write instead of writing
     over the run that holds the lease now.
     """
@@ -433,7 +433,7 @@ def hold(
     poll_s: float = 1.0,
 ) -> Iterator[Lease]:
     """Hold the lease on `out` for the block: acquire (or raise `LeaseBusy`), renew, release; every
-    write under `out` meanwhile checks the lease first (`dedup.dataset.guard_writes`)."""
+    write under `out` meanwhile checks the lease first (`common.storage.guard_writes`)."""
     lease = Lease(store_for(out, endpoint_url=endpoint_url), holder=holder, what=what, ttl_s=ttl_s)
     lease.acquire(wait_s=wait_s, poll_s=poll_s)
     try:

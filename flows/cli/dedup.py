@@ -7,6 +7,7 @@ copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI]
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from typing import Any
 
@@ -60,17 +61,36 @@ def _dedup_on_dask(args: argparse.Namespace, root: Any, run_id: str) -> Any:
 def _cmd_dedup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from common.storage import resolve
+    from common.storage import list_files, resolve
     from dedup.offline import dedup_table
+    from flows.lease import LeaseBusy, hold
+    from flows.settings import Settings
 
     library_logging()
+    logging.getLogger("flows.lease").setLevel(logging.WARNING)  # its waits and takeovers only
     started = time.monotonic()
     root = resolve(args.out)
     run_id = "dedup-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    if spec_from(args.dask):
-        done = _dedup_on_dask(args, root, run_id)
-    else:
-        done = dedup_table(args.input, root, run_id=run_id)
+    settings = Settings(**{})
+    try:
+        with hold(
+            args.out,
+            holder=run_id,
+            what=f"copydesk dedup {args.input}",
+            ttl_s=settings.lease_ttl_s,
+            wait_s=settings.lease_wait_s,
+        ):
+            if list_files(root.child("articles")):
+                raise BadSettings(
+                    f"{root.uri} holds articles/ of pipeline runs: copydesk dedup replaces clusters/, "
+                    "links/ and the dedup index there, which would lose their grouping; use another --out"
+                )
+            if spec_from(args.dask):
+                done = _dedup_on_dask(args, root, run_id)
+            else:
+                done = dedup_table(args.input, root, run_id=run_id)
+    except LeaseBusy as exc:
+        return busy_exit(str(exc))
     result, links = done.result, done.links
     relations: dict[str, int] = {}
     for a in result.assignments:

@@ -11,8 +11,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from dedup import lookup
 from common.storage import list_files, resolve
+from dedup import lookup
 from dedup.errors import IndexStateError
 from dedup.index import DedupIndex, clear_cache
 from dedup.records import Doc
