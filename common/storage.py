@@ -200,6 +200,28 @@ def write_file(table: pa.Table, loc: Location, relpath: str) -> str:
     return target.uri
 
 
+def write_bytes(data: bytes, target: Location) -> str:
+    """Write a small file whole at `target` (a local rename with fsyncs, or a copied S3 key)."""
+    parent = target.path.rsplit("/", 1)[0]
+    check_writable(target.uri)
+    try:
+        target.fs.create_dir(parent, recursive=True)
+        if isinstance(target.fs, pafs.LocalFileSystem):
+            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                commit_local(tmp, target.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        else:
+            put_object(target.fs, target.path, data)
+    except (OSError, pa.ArrowException) as exc:
+        raise _translate(exc, f"cannot write {target.uri}") from exc
+    return target.uri
+
+
 def put_object(fs: pafs.FileSystem, path: str, data: pa.Buffer | bytes) -> None:
     """Write `data` to an object store key so that the key holds all of it or nothing.
 

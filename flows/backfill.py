@@ -7,11 +7,13 @@ date. Undated sitemap and feed entries cannot be placed before they are fetched:
 the first day that runs. Each article is then dated by its published time (its fetch time where it
 has none), which is the ``date=`` partition it lands in.
 
-A finished day is recorded once its articles, errors, clusters and links are written:
+A finished day is recorded once its articles, errors, clusters and links are written, and only if
+none of its inputs failed in a way worth retrying (a timeout, a 5xx, a task lost): a day read
+during an outage is run again by the next backfill, which fetches only what it still lacks.
 
     <out>/state/backfill/<sources key>/<YYYY-MM-DD>.done     JSON: the day's counts and run id
 
-written whole (a temporary file renamed on a local disk, one PUT on S3). A rerun skips the days
+written whole (`dedup.dataset.write_bytes`). A rerun skips the days
 recorded (unless asked to redo them) and redoes a day that died part-way: its articles already
 written are not fetched again, and the dedup index takes the rest, so the tables end as those of
 a run that was never interrupted. The sources key is a digest of the sorted source specs: the same
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -33,7 +34,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 from prefect import flow, get_run_logger
 
-from common.storage import Location, StorageUnavailable, resolve, stable_name
+from common.storage import Location, StorageUnavailable, resolve, stable_name, write_bytes
 from flows.artifacts import publish, write_run_report
 from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
@@ -77,23 +78,9 @@ def is_done(root: Location, key: str, day: date) -> bool:
 
 
 def mark_done(root: Location, key: str, day: date, record: dict[str, Any]) -> str:
-    """Write the day's marker whole: under a temporary name then renamed locally, in one PUT on S3."""
-    loc = marker(root, key, day)
+    """Write the day's marker whole (`dedup.dataset.write_bytes`)."""
     data = json.dumps(record, sort_keys=True, default=str).encode()
-    parent = loc.path.rsplit("/", 1)[0]
-    try:
-        if isinstance(loc.fs, pafs.LocalFileSystem):
-            loc.fs.create_dir(parent, recursive=True)
-            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-            with loc.fs.open_output_stream(tmp, compression=None) as out:
-                out.write(data)
-            loc.fs.move(tmp, loc.path)
-        else:
-            with loc.fs.open_output_stream(loc.path, compression=None) as out:
-                out.write(data)
-    except (OSError, pa.ArrowException) as exc:
-        raise StorageUnavailable(f"cannot write {loc.uri}: {exc}") from exc
-    return loc.uri
+    return write_bytes(data, marker(root, key, day))
 
 
 @flow(name="copydesk-backfill", flow_run_name="backfill {start}..{end}", task_runner=ONE_AT_A_TIME)
@@ -154,13 +141,22 @@ def backfill(
         try:
             with leased(settings, run_id=run_id, what=f"{name}: {day}") as lease:
                 ingest_and_dedup(sources, settings, part, lease=lease, since=since, until=until, lanes=lanes)
-                mark_done(root, key, day, _record(day, part, sources))
+                if not part.errors_retryable:
+                    mark_done(root, key, day, _record(day, part, sources))
         except LeaseBusy as exc:
             summary.busy = str(exc)
             logger.warning("stopped before %s: %s", day, exc)
             break
         summary.add(part)
-        summary.days_done.append(day.isoformat())
+        if part.errors_retryable:
+            summary.days_unfinished.append(day.isoformat())
+            logger.warning(
+                "%s: %d inputs failed in a way worth retrying: not recorded as done, a rerun retries them",
+                day,
+                part.errors_retryable,
+            )
+        else:
+            summary.days_done.append(day.isoformat())
         logger.info("%s: %d new articles, %d new clusters", day, part.articles_new, part.clusters_new)
     summary.seconds = round(time.monotonic() - started, 1)
     extra: list[tuple[str, Any]] = [
@@ -168,6 +164,8 @@ def backfill(
         ("days done", len(summary.days_done)),
         ("days skipped (done before)", len(summary.days_skipped)),
     ]
+    if summary.days_unfinished:
+        extra.append(("days left to retry", len(summary.days_unfinished)))
     if summary.busy:
         extra.append(("stopped, store busy", summary.busy))
     report = None if summary.busy else write_run_report(settings.out, settings.report_dir)

@@ -78,7 +78,7 @@ from flows.tasks import (
 from ingest.config import Publisher, load_sources
 from ingest.errors import DiscoveryError
 from ingest.fetch import FetchConfig
-from ingest.plan import plan_batches, settled_documents
+from ingest.plan import is_final, plan_batches, settled_documents
 from ingest.records import ErrorRecord, PageRef
 from ingest.seen import SeenUrls
 from ingest.state import DocumentState, FetchState
@@ -410,6 +410,7 @@ def write_errors_and_state(
     summary.pages_skipped += total.pages_skipped
     summary.articles_new += len(total.article_ids)
     summary.errors_by_kind = dict(sorted(Counter(e.kind for e in errors).items()))
+    summary.errors_retryable = sum(not is_final(e) for e in errors)
     summary.errors_new += retrying(write_error_rows, settings)(
         errors, out=settings.out, endpoint_url=plan.endpoint
     )

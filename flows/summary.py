@@ -46,6 +46,8 @@ class RunSummary:
     links: int = 0
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     errors_new: int = 0
+    #: error rows of this run worth trying again (timeouts, 5xx, a task lost): the inputs left to do
+    errors_retryable: int = 0
     seconds: float = 0.0
     top_clusters: list[ClusterNews] = field(default_factory=list)
     busy: str | None = None
@@ -61,6 +63,7 @@ class RunSummary:
         self.articles_new += part.articles_new
         self.clusters_new += part.clusters_new
         self.errors_new += part.errors_new
+        self.errors_retryable += part.errors_retryable
         self.copies_new = _add(self.copies_new, part.copies_new)
         self.errors_by_kind = _add(self.errors_by_kind, part.errors_by_kind)
         self.articles_total, self.clusters, self.links = part.articles_total, part.clusters, part.links
@@ -114,3 +117,5 @@ class BackfillSummary(RunSummary):
     end: str = ""
     days_done: list[str] = field(default_factory=list)
     days_skipped: list[str] = field(default_factory=list)
+    #: days that ran but left pages failed in a way worth retrying: not recorded as done
+    days_unfinished: list[str] = field(default_factory=list)
