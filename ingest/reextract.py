@@ -9,7 +9,8 @@ Replacing, not adding: the new rows are written first, under names that depend o
 (``articles/date=<day>/reextract-<hash>.parquet``), and the files that were there before are
 deleted only once all the new ones are in place. A run that dies part-way leaves the old files
 (and perhaps some new ones) visible; running it again writes the same new files and finishes the
-clean-up. Rows of ``articles/`` whose page is not in the archive are carried over unchanged.
+clean-up. Rows of ``articles/`` whose page is not in the archive, cannot be read from it right now,
+or no longer extracts are carried over unchanged (the last two with an ``errors/`` row).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def reextract(
     chosen = _choose(archive, list_files(archive.root, suffix=SUFFIX), pointed)
     result = BatchResult()
     written: set[str] = set()
+    extracted: set[str] = set()
     ids = sorted(chosen)
     progress.start("fetch", total=len(ids))
     progress.start("extract", total=len(ids))
@@ -97,8 +99,12 @@ def reextract(
         if made.articles:
             stem = _stem("reextract", (a.article_id for a in made.articles))
             written.update(_path_of(u) for u in write_articles(made.articles, root, file_stem=stem))
+            extracted.update(a.article_id for a in made.articles)
         result.extend(made)
-    kept = _carry_over(articles_loc, old_files, keep_out=set(chosen))
+    # Only rows extracted again are replaced: an article whose raw page cannot be read now (a store
+    # error) or no longer extracts keeps its row (clusters/ and the index still hold it), with an
+    # errors/ row saying why it was not redone.
+    kept = _carry_over(articles_loc, old_files, keep_out=extracted)
     if kept is not None:
         stem = _stem("reextract-kept", kept.column("article_id").to_pylist())
         written.update(
