@@ -106,7 +106,8 @@ class FaultProxy:
                 self.send_response(status)
                 for k, v in (headers or {"Content-Type": "application/xml"}).items():
                     self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
+                if "Content-Length" not in (headers or {}):
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
@@ -151,6 +152,10 @@ class FaultProxy:
                         for k, v in resp.getheaders()
                         if k.lower() not in ("transfer-encoding", "content-length", "connection")
                     }
+                    # A HEAD answer has no body but the length of the one a GET would have.
+                    out["Content-Length"] = (
+                        resp.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+                    )
                 finally:
                     conn.close()
                 self._answer(resp.status, data, out)
