@@ -12,6 +12,10 @@ no paragraph that long gets one shingle of all its words). From the shingle hash
   estimate how much of each is inside the other (containment), paragraph by paragraph.
 
 No Python loop runs per word or per shingle; the loops are per paragraph and per document.
+
+Only the first `MAX_TEXT_CHARS` characters of a text are fingerprinted: no news article comes
+near it, and one hostile 46 MB text would otherwise take several GB. Two texts that agree on
+that much are judged on it alone.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from dedup.text import split_words, words
 _M64 = (1 << 64) - 1
 _P = 0x100000001B3  # odd multiplier of the polynomial word hash
 _C = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5, 0x85EBCA77C2B2AE63)
+#: Characters of a text that are fingerprinted (see the module docstring).
+MAX_TEXT_CHARS = 500_000
 _CHUNK_CHARS = 1 << 20  # text per vectorised chunk: bounds memory, keeps arrays in cache
 _MAX_CHUNK = 1 << 13  # shingles per MinHash chunk: the (num_perm, chunk) matrix stays in cache (4 MB)
 
@@ -287,6 +293,7 @@ def _fingerprint_column(texts: pa.Array | pa.ChunkedArray, params: MinHashParams
 
 
 def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerprints:
+    texts = [t if len(t) <= MAX_TEXT_CHARS else t[:MAX_TEXT_CHARS] for t in texts]
     k = params.shingle_words
     n_docs = len(texts)
     a, b = _permutations(params.num_perm, params.seed)

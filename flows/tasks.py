@@ -364,13 +364,21 @@ def write_error_rows(errors: list[ErrorRecord], *, out: str, endpoint_url: str |
 
 @task(name="deduplicate", **TASK_DEFAULTS)
 def deduplicate_articles(
-    out: str, *, run_id: str, window_days: int = DEFAULT_WINDOW_DAYS, endpoint_url: str | None = None
+    out: str,
+    *,
+    run_id: str,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    endpoint_url: str | None = None,
+    chunk_rows: int | None = None,
 ) -> DedupOutcome:
     """Match the articles not yet in the dedup index against the history in its window.
 
     The articles are found by id (those under `articles/` that the index does not know), so a run
     that died before this step is caught up by the next; only their date partitions are read.
+    They are taken `chunk_rows` (default `DEDUP_CHUNK_ROWS`) at a time, oldest first, each chunk
+    one index update: after an outage or a large ``warc:`` source, memory stays that of a chunk.
     """
+    chunk_rows = chunk_rows or DEDUP_CHUNK_ROWS
     from dedup.index import DedupIndex
     from dedup.inputs import docs_from_table
     from flows.artifacts import cluster_ids, cluster_news, copies_by_relation
@@ -378,25 +386,38 @@ def deduplicate_articles(
     logger = get_run_logger()
     root = resolve(out, endpoint_url=endpoint_url)
     index = DedupIndex(root, window_days=window_days, texts=lambda wanted: _article_texts(root, wanted))
-    table = _unindexed_articles(root, index.known_ids())
+    pending = _unindexed_ids(root, index.known_ids())
     news = DedupOutcome()
-    if table is not None and table.num_rows:
-        docs = docs_from_table(_first_of_each_id(table, root), where=root.child("articles").uri)
+    if pending is not None:
         before = cluster_ids(root)
-        update = index.update(docs, run_id=run_id)
-        new_ids = {d.id for d in docs}
-        news.new_articles = update.new_articles
-        news.new_clusters = len({a.cluster_id for a in update.assignments} - before)
-        news.new_copies = copies_by_relation(update.assignments, new_ids)
-        news.top_clusters = cluster_news(root, update.assignments, new_ids=new_ids, old_cluster_ids=before)
-        logger.info(
-            "%d new articles against %d in the window: %d cluster rows rewritten, %d links, %d merges",
-            update.new_articles,
-            update.history_loaded,
-            len(update.assignments),
-            len(update.links),
-            len(update.merges),
-        )
+        assignments: dict[str, Any] = {}
+        new_ids: set[str] = set()
+        for lo in range(0, pending.num_rows, chunk_rows):
+            part = pending.slice(lo, chunk_rows)
+            days = {str(d) for d in part["date"].to_pylist()}
+            table = read_articles(root, columns=DEDUP_COLUMNS, days=days, ids=part["article_id"].to_pylist())
+            if table is None or table.num_rows == 0:
+                continue
+            docs = docs_from_table(_first_of_each_id(table, root), where=root.child("articles").uri)
+            update = index.update(docs, run_id=run_id)
+            new_ids.update(d.id for d in docs)
+            assignments.update((a.article_id, a) for a in update.assignments)  # a later chunk's word wins
+            news.new_articles += update.new_articles
+            logger.info(
+                "%d new articles (%d of %d unindexed) against %d in the window: %d cluster rows rewritten, "
+                "%d links, %d merges",
+                update.new_articles,
+                min(lo + chunk_rows, pending.num_rows),
+                pending.num_rows,
+                update.history_loaded,
+                len(update.assignments),
+                len(update.links),
+                len(update.merges),
+            )
+        changed = list(assignments.values())
+        news.new_clusters = len({a.cluster_id for a in changed} - before)
+        news.new_copies = copies_by_relation(changed, new_ids)
+        news.top_clusters = cluster_news(root, changed, new_ids=new_ids, old_cluster_ids=before)
     clusters = read_dataset(root.child("clusters"), columns=["cluster_id", "relation"])
     links = read_dataset(root.child("links"), columns=["article_id"])
     if clusters is None:
@@ -423,6 +444,9 @@ def deduplicate_articles(
     return outcome
 
 
+#: Unindexed articles taken per index update (`deduplicate_articles`).
+DEDUP_CHUNK_ROWS = 20_000
+
 DEDUP_COLUMNS = [
     "article_id",
     "text",
@@ -444,8 +468,8 @@ def _article_texts(root: Location, wanted: Mapping[str, str | None]) -> dict[str
     return dict(zip(table["article_id"].to_pylist(), table["text"].to_pylist(), strict=True))
 
 
-def _unindexed_articles(root: Location, known: set[str]) -> Any:
-    """Rows of `articles/` whose ids are not in `known`, reading only the partitions that hold them."""
+def _unindexed_ids(root: Location, known: set[str]) -> Any:
+    """article_id and date of the rows of `articles/` whose ids are not in `known`, oldest day first."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -455,8 +479,8 @@ def _unindexed_articles(root: Location, known: set[str]) -> Any:
     new = ids.filter(pc.invert(pc.is_in(ids["article_id"], value_set=pa.array(sorted(known), pa.string()))))
     if new.num_rows == 0:
         return None
-    days = {str(d) for d in new["date"].to_pylist()}
-    return read_articles(root, columns=DEDUP_COLUMNS, days=days, ids=new["article_id"].to_pylist())
+    new = new.set_column(1, "date", pc.cast(new["date"], pa.string()))
+    return new.sort_by([("date", "ascending"), ("article_id", "ascending")])
 
 
 def _first_of_each_id(table: Any, root: Location) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow.compute as pc
 
-from dedup.dataset import read_dataset, resolve
+from common.storage import read_dataset, resolve
 from ingest.archive import RawArchive
 from ingest.batch import ingest_refs
 from ingest.fetch import FetchConfig

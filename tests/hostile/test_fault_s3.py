@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dedup.dataset import StorageError, read_dataset, resolve, write_file
+from common.storage import StorageError, read_dataset, resolve, write_file
 from dedup.index import DedupIndex, clear_cache
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 from tests.hostile.fault_proxy import Fault, FaultProxy
 from tests.hostile.state_helpers import moto_endpoint, new_bucket, objects, proxy
 
