@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from common.errors import CopydeskError, PermanentError, TransientError
@@ -444,23 +445,23 @@ def hold(
 
 
 def sweep_leftovers(root: Location, tables: tuple[str, ...] = TABLE_DIRS) -> list[str]:
-    """Delete the temporary files a dead writer left in the tables of a local output root.
+    """Delete the temporary files (``.tmp-*``) a dead writer left in the tables of an output root.
 
     Only safe while holding the lease: then no other run is writing one. DuckDB and Polars read
-    ``**/*.parquet`` and fail on a half-written ``.tmp-*.parquet`` that `pyarrow.dataset` skips.
-    Object stores need no sweep: a PUT is whole or absent.
+    ``**/*.parquet`` and fail on a half-written ``.tmp-*.parquet`` that `pyarrow.dataset` skips;
+    on S3 a writer killed between writing its temporary key and copying it into place leaves one.
     """
-    if not isinstance(root.fs, pafs.LocalFileSystem):
-        return []
     gone: list[str] = []
     for name in tables:
         loc = root.child(*name.split("/"))
-        if not os.path.isdir(loc.path):
-            continue
-        for info in loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True)):
+        try:
+            infos = loc.fs.get_file_info(pafs.FileSelector(loc.path, recursive=True, allow_not_found=True))
+        except (OSError, pa.ArrowException) as exc:
+            raise StorageUnavailable(f"cannot list {loc.uri}: {exc}") from exc
+        for info in infos:
             if info.type == pafs.FileType.File and info.base_name.startswith(".tmp-"):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(info.path)
+                    loc.fs.delete_file(info.path)
                 gone.append(info.path)
     if gone:
         log.warning("removed %d temporary files left by an interrupted run under %s", len(gone), root.uri)

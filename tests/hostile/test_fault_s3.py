@@ -110,3 +110,16 @@ def test_index_updates_under_faults_end_as_a_clean_run(
         assert rows(out, table) == rows(str(tmp_path / "clean"), table), table
     clear_cache()
     assert DedupIndex(resolve(out, endpoint_url=moto_endpoint)).known_ids() == {d.id for d in docs}
+
+
+def test_a_temporary_key_left_by_a_killed_writer_is_swept_under_the_lease(moto_endpoint: str) -> None:
+    from flows.lease import sweep_leftovers
+
+    bucket = new_bucket(moto_endpoint)
+    root = resolve(f"s3://{bucket}/t", endpoint_url=moto_endpoint)
+    write_file(TABLE.slice(0, 5), root.child("clusters"), "date=2026-03-01/part-0.parquet")
+    with root.fs.open_output_stream(f"{bucket}/t/index/sketches/date=2026-03-01/.tmp-dead") as out:
+        out.write(b"half a sketch")  # what a SIGKILL between the temporary PUT and the copy leaves
+    assert sweep_leftovers(root) == [f"{bucket}/t/index/sketches/date=2026-03-01/.tmp-dead"]
+    assert [k for k in _visible(moto_endpoint, bucket) if ".tmp-" in k] == []
+    assert read_dataset(root.child("clusters")) is not None
