@@ -13,7 +13,7 @@ during an outage is run again by the next backfill, which fetches only what it s
 
     <out>/state/backfill/<sources key>/<YYYY-MM-DD>.done     JSON: the day's counts and run id
 
-written whole (`dedup.dataset.write_bytes`). A rerun skips the days
+written whole (`common.storage.write_bytes`). A rerun skips the days
 recorded (unless asked to redo them) and redoes a day that died part-way: its articles already
 written are not fetched again, and the dedup index takes the rest, so the tables end as those of
 a run that was never interrupted. The sources key is a digest of the sorted source specs: the same
@@ -78,7 +78,7 @@ def is_done(root: Location, key: str, day: date) -> bool:
 
 
 def mark_done(root: Location, key: str, day: date, record: dict[str, Any]) -> str:
-    """Write the day's marker whole (`dedup.dataset.write_bytes`)."""
+    """Write the day's marker whole (`common.storage.write_bytes`)."""
     data = json.dumps(record, sort_keys=True, default=str).encode()
     return write_bytes(data, marker(root, key, day))
 

@@ -4,7 +4,7 @@
 
 This process imports Copydesk and Prefect once, then forks a child per line (a fresh interpreter
 per run would spend most of each kill on imports). Every write and delete under OUT first calls
-the checks `dedup.dataset.guard_writes` holds (the lease registers its own there); the child's
+the checks `common.storage.guard_writes` holds (the lease registers its own there); the child's
 counts them and kills the child, without any clean-up, when the count reaches N. N = 0 only
 counts. For each line one answer line goes to stdout: ``<exit status> <writes made>``, the status
 negative for a signal as in `subprocess`.
@@ -62,7 +62,8 @@ def main() -> int:
         if os.path.exists(f"{out}.writes"):
             with open(f"{out}.writes") as fh:
                 writes = fh.read()
-        print(code, writes, flush=True)
+        sys.stdout.write(f"{code} {writes}\n")
+        sys.stdout.flush()
     return 0
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from dedup import dataset, lookup
-from dedup.dataset import StorageError, resolve
+from common import storage as dataset
+from common.storage import StorageError, resolve
+from dedup import lookup
 from dedup.index import DedupIndex, clear_cache
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 from tests.hostile.kill_runs import rows
 
 

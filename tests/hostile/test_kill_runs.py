@@ -4,7 +4,7 @@ twice and no temporary file left.
 
 A kill point is the Nth write or delete under the output root (tables, index, state, day
 markers), counted by a check the child registers where the lease registers its own
-(`dedup.dataset.guard_writes`); N is drawn from the writes of a clean run. The corpus is a WARC
+(`common.storage.guard_writes`); N is drawn from the writes of a clean run. The corpus is a WARC
 of planted copies over three days (`tests/flows/flows_helpers.py`), read on 127.0.0.1 only.
 """
 
