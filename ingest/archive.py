@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from common.storage import Location, StorageError, resolve
+from common.storage import Location, StorageError, resolve, write_bytes
 from ingest.errors import ArchiveError, DiscoveryError
 from ingest.records import RawPage
 from ingest.urls import article_id_for
@@ -72,17 +71,10 @@ class RawArchive:
             if fs.get_file_info(target.path).type == pafs.FileType.File:
                 return target.uri
             data = encode_page(page)
-            if isinstance(fs, pafs.LocalFileSystem):
-                parent = target.path.rsplit("/", 1)[0]
-                fs.create_dir(parent, recursive=True)
-                tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-                with fs.open_output_stream(tmp, compression=None) as out:
-                    out.write(data)
-                fs.move(tmp, target.path)
-            else:  # object stores: no folders to make, and one PUT is atomic
-                with fs.open_output_stream(target.path, compression=None) as out:
-                    out.write(data)
-        except (OSError, pa.ArrowException, ValueError) as exc:
+            # Whole or absent (fsynced rename; on S3 a temporary key copied into place): a raw
+            # object is never written again once it exists, so a truncated one would stay.
+            write_bytes(data, target)
+        except (StorageError, OSError, pa.ArrowException, ValueError) as exc:
             raise ArchiveError(f"cannot store {page.ref.url} at {target.uri}: {exc}") from exc
         log.debug("archived %s as %s", page.ref.url, target.uri)
         return target.uri
