@@ -40,6 +40,9 @@ from common.storage import Location, StorageRefused, StorageUnavailable, guard_w
 log = logging.getLogger(__name__)
 
 LEASE_PATH = "state/lease.json"
+#: Defaults of ``COPYDESK_LEASE_TTL_S`` and ``COPYDESK_LEASE_WAIT_S`` (`flows.settings.Settings`).
+DEFAULT_LEASE_TTL_S = 300.0
+DEFAULT_LEASE_WAIT_S = 120.0
 #: Folders under the output root where runs write Parquet and state (the raw archive aside).
 TABLE_DIRS = ("articles", "errors", "clusters", "links", "index", "state")
 
@@ -442,6 +445,29 @@ def hold(
             yield lease
     finally:
         lease.release()
+
+
+def lease_times_from_env() -> tuple[float, float]:
+    """``COPYDESK_LEASE_TTL_S`` and ``COPYDESK_LEASE_WAIT_S`` (or their defaults), for commands that
+    take the lease without loading every setting (`copydesk dedup` imports neither ingest nor Prefect).
+
+    Raises:
+        LeaseError: a value that is not a number (TTL > 0, wait >= 0).
+    """
+    times = []
+    for name, default, least in (
+        ("COPYDESK_LEASE_TTL_S", DEFAULT_LEASE_TTL_S, 1e-9),
+        ("COPYDESK_LEASE_WAIT_S", DEFAULT_LEASE_WAIT_S, 0.0),
+    ):
+        raw = os.environ.get(name)
+        try:
+            value = float(raw) if raw not in (None, "") else default
+        except ValueError:
+            value = -1.0
+        if not value >= least:
+            raise LeaseError(f"{name}={raw!r} is not allowed: give a number of seconds")
+        times.append(value)
+    return times[0], times[1]
 
 
 def sweep_leftovers(root: Location, tables: tuple[str, ...] = TABLE_DIRS) -> list[str]:

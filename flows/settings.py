@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dedup.index import DEFAULT_WINDOW_DAYS
+from flows.lease import DEFAULT_LEASE_TTL_S, DEFAULT_LEASE_WAIT_S
 from flows.prefect_env import DEFAULT_DATA_DIR
 from ingest.discover import DEFAULT_MAX_SITEMAP_URLS
 from ingest.fetch import FetchConfig
@@ -115,13 +116,13 @@ class Settings(BaseSettings):
     )
     schedule_timezone: str = Field("UTC", description="Time zone the cron expression is read in.")
     lease_ttl_s: float = Field(
-        300.0,
+        DEFAULT_LEASE_TTL_S,
         gt=0,
         description="Life of the lease a run holds on the output root; renewed every third of it while "
         "the run lives, so a run that died frees the store after this long.",
     )
     lease_wait_s: float = Field(
-        120.0,
+        DEFAULT_LEASE_WAIT_S,
         ge=0,
         description="How long a run waits for another run's lease on the same output root before it "
         "gives up with a one-line message (0: give up at once).",

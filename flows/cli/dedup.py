@@ -63,23 +63,16 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
 
     from common.storage import list_files, resolve
     from dedup.offline import dedup_table
-    from flows.lease import LeaseBusy, hold
-    from flows.settings import Settings
+    from flows.lease import LeaseBusy, hold, lease_times_from_env
 
     library_logging()
     logging.getLogger("flows.lease").setLevel(logging.WARNING)  # its waits and takeovers only
     started = time.monotonic()
     root = resolve(args.out)
     run_id = "dedup-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    settings = Settings(**{})
+    ttl_s, wait_s = lease_times_from_env()
     try:
-        with hold(
-            args.out,
-            holder=run_id,
-            what=f"copydesk dedup {args.input}",
-            ttl_s=settings.lease_ttl_s,
-            wait_s=settings.lease_wait_s,
-        ):
+        with hold(args.out, holder=run_id, what=f"copydesk dedup {args.input}", ttl_s=ttl_s, wait_s=wait_s):
             if list_files(root.child("articles")):
                 raise BadSettings(
                     f"{root.uri} holds articles/ of pipeline runs: copydesk dedup replaces clusters/, "
