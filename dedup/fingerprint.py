@@ -31,8 +31,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dedup.nontext import FIRST_WORDS, nontext_lines
 from dedup.params import MinHashParams
-from dedup.text import split_words, words
+from dedup.text import Words, split_words, words
 
 _M64 = (1 << 64) - 1
 _P = 0x100000001B3  # odd multiplier of the polynomial word hash
@@ -315,9 +316,10 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
         pos = np.arange(n_words - k + 1)
         pos = pos[(w.doc[pos] == w.doc[pos + k - 1]) & (w.para[pos] == w.para[pos + k - 1])]
         sh = _combine([wh[pos + i] for i in range(k)])
-        sh_doc, sh_para = w.doc[pos], w.para[pos]
+        sh_doc, sh_para, sh_line = w.doc[pos], w.para[pos], w.line[pos]
     else:
         sh, sh_doc, sh_para = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        sh_line = np.zeros(0, np.int64)
     # Texts without a paragraph of k words: one shingle of all their words.
     words_per_doc = np.diff(word_bounds)
     short = np.flatnonzero((words_per_doc > 0) & (np.bincount(sh_doc, minlength=n_docs) == 0))
@@ -329,13 +331,17 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
         sh = np.concatenate([sh, extra])
         sh_doc = np.concatenate([sh_doc, short])
         sh_para = np.concatenate([sh_para, np.zeros(short.size, np.int64)])
+        sh_line = np.concatenate([sh_line, w.line[word_bounds[short]]])
         order = np.argsort(sh_doc, kind="stable")
-        sh, sh_doc, sh_para = sh[order], sh_doc[order], sh_para[order]
+        sh, sh_doc, sh_para, sh_line = sh[order], sh_doc[order], sh_para[order], sh_line[order]
 
     n_sh = np.bincount(sh_doc, minlength=n_docs).astype(np.int32)
     _signatures(sig, (sh >> np.uint64(32)).astype(np.uint32), n_sh, a, b)
 
     keep = (sh & np.uint64(0xFFFFFFFF)) < np.uint64(int(params.anchor_rate * (1 << 32)))
+    if sh_line.size:
+        # Captions, credits, link lines and the like are not text: they give no anchors.
+        keep &= ~_nontext(w, wh)[sh_line]
     an, an_doc, an_para = sh[keep], sh_doc[keep], sh_para[keep]
     order = np.lexsort((an, an_doc))
     an, an_doc, an_para = an[order], an_doc[order], an_para[order]
@@ -348,6 +354,23 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     return Fingerprints(
         sig, n_sh, offsets, an, np.minimum(an_para, 65535).astype(np.uint16), hashes, para_offsets, para_keys
     )
+
+
+@lru_cache(maxsize=1)
+def _first_word_hashes() -> np.ndarray:
+    w = split_words([" ".join(FIRST_WORDS)])
+    return np.unique(_word_hashes(w.data, w.starts, w.ends))
+
+
+def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
+    """Mask over the lines of `w.data`: which are not text (dedup.nontext)."""
+    n_lines = int(np.count_nonzero(w.data == 10))
+    first = np.zeros(n_lines, dtype=bool)
+    if wh.size:
+        head = np.ones(wh.size, dtype=bool)
+        head[1:] = w.line[1:] != w.line[:-1]
+        first[w.line[head]] = np.isin(wh[head], _first_word_hashes())
+    return nontext_lines(w.data, first)
 
 
 def _paragraph_keys(

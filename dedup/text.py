@@ -55,6 +55,7 @@ class Words:
     doc: np.ndarray  # int64, text index of each word
     para: np.ndarray  # int64, paragraph index of each word within its text
     n_docs: int
+    line: np.ndarray  # int64, line of each word in `data` (its paragraph, counted over the batch)
 
 
 def _word_mask(data: np.ndarray) -> np.ndarray:
@@ -90,8 +91,9 @@ def split_words(texts: Sequence[str]) -> Words:
     ends = np.flatnonzero(edges == -1)
     newlines = np.concatenate([[0], np.cumsum(data == _NEWLINE)])
     doc = np.searchsorted(doc_start, starts, side="right") - 1
-    para = newlines[starts] - newlines[doc_start[doc]]
-    return Words(data, starts, ends, doc, para, len(encoded))
+    line = newlines[starts]
+    para = line - newlines[doc_start[doc]]
+    return Words(data, starts, ends, doc, para, len(encoded), line)
 
 
 def words(text: str) -> list[list[str]]:

@@ -1,0 +1,138 @@
+"""Lines inside an article body that are not its text: captions, credits, bylines, link lines, footers.
+
+Real reprints carry them in the body: an outlet runs its own photo with its own caption, its own
+"Related:"/"Read more" lines, gallery and video widgets, the wire's copyright line. They are not
+text (DESIGN.md, "How the relations are judged"): two copies of one story carry different ones, and
+two unrelated stories of one wire carry the same ones. Per-source boilerplate (dedup.boilerplate)
+learns the lines one source repeats; this module recognises the kinds of line that no text is
+made of, whoever prints them, from their form alone, so a caption printed once is caught too.
+
+A paragraph is non-text when the whole of it is one of:
+- a photo caption or credit: ends with a credit in parentheses ("(AP Photo/Jane Doe)"), begins
+  "FILE -", "Photo:", "Image:", "Credit:", or is a gallery counter ("Image 2 of 7", "1 / 7");
+- a byline or a wire tag: "By ..." (short), "From wire services", "This story was originally
+  published by ...", "Reporting by ...", "Editing by ...";
+- a link or widget line: "Related: ...", "Read more", "More: ...", "See also", "Recommended ...",
+  "Now playing", "Advertisement", "Story continues below", "Back to gallery", "Sign up ...";
+- a copyright or licence line ("Copyright 2026 ...", "All rights reserved", "may not be published,
+  broadcast, rewritten or redistributed");
+- a timestamp line ("Updated March 11, 2026", "Reuters | Updated ...");
+- a script blob (code of an ad or tracking widget).
+
+The patterns run on the prepared text (lower-cased, one paragraph a line) of `dedup.text`, and
+only paragraphs of at most `_MAX_CHARS` characters can match: a long paragraph is text, whatever
+words it starts with.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_MAX_CHARS = 400  # bytes
+_NEWLINE = 10
+
+# Patterns that begin at the start of the paragraph (cheap: most lines fail on their first word).
+_PREFIX_PATTERNS = [
+    # captions and credits
+    r"file\s*(?:photo)?\s*[-\u2013\u2014:][^\n]{0,220}",
+    r"(?:photo|photos|photograph|image|images|picture|pictured|caption|credit|credits|source|media)"
+    r"\s*(?:credit)?\s*:[^\n]*",
+    r"(?:image|photo|slide)\s+\d+\s+(?:of|/)\s+\d+",
+    r"\d+\s*/\s*\d+",
+    # bylines and wire tags
+    r"by\s+[^\n]{1,60}",
+    r"(?:from\s+)?(?:staff\s+and\s+)?wire\s+(?:services|reports)",
+    r"(?:by\s+)?staff\s+and\s+wire\s+reports",
+    r"this\s+(?:story|article|report)\s+(?:was\s+|has\s+been\s+)?(?:originally\s+|first\s+)?"
+    r"(?:published|appeared|posted)\b[^\n]*",
+    r"(?:additional\s+)?(?:reporting|editing|writing|compiled)\s+by\b[^\n]*",
+    r"reuter|reuters",
+    # link, widget and ad lines
+    r"(?:related|related\s+coverage|related\s+stories|read\s+more|read\s+next|more|more\s+from\s+[^\n:]{1,40}"
+    r"|see\s+also|also\s+read|also\s+see|recommended(?:\s+video)?|watch|video|gallery|listen|now\s+playing"
+    r"|sponsored|promoted|trending|popular|most\s+read|top\s+stories|latest)\s*(?:[:|\u2013\u2014>-][^\n]*)?",
+    r"advertisement|advert|ad|story\s+continues\s+(?:below|after\s+(?:this\s+)?(?:ad|advertisement))"
+    r"|back\s+to\s+gallery|skip\s+ad|continue\s+reading|click\s+here[^\n]*",
+    r"(?:sign\s+up|subscribe|have\s+a\s+news\s+tip|follow\s+us|share\s+this|download\s+our\s+app)\b[^\n]*",
+    # timestamps
+    r"(?:[^\n|]{1,40}\|\s*)?(?:updated|published|posted|last\s+updated)\b[^\n]{0,60}",
+]
+_PREFIX = re.compile("[ \\t]*(?:" + "|".join(f"(?:{p})" for p in _PREFIX_PATTERNS) + r")[ \t]*")
+
+# Words that mark a paragraph that may be non-text wherever they stand in it (plain substring tests,
+# much faster than a regex search); the paragraph is then checked whole against `_CONTAINS`.
+_HINTS = (
+    b"(ap", b"(afp", b"(reuters", b"(getty", b"(epa", b"(upi", b"(bloomberg", b"photo", b"getty", b"copyright",
+    "\u00a9".encode(), b"(c)", b"rights reserved", b"may not be", b"window.", b"document.", b"function",
+    b"var ", b"googletag", b"adsbygoogle", b".push({",
+)
+#: First words of the paragraphs that `_PREFIX` can match (a paragraph starting with a digit is
+#: checked too).
+FIRST_WORDS = (
+    "file photo photos photograph image images picture pictured caption credit credits source media slide by "
+    "from staff wire this reporting editing writing compiled additional reuter reuters related read more see "
+    "also recommended watch video gallery listen now sponsored promoted trending popular most top latest "
+    "advertisement advert ad story back skip continue click sign subscribe have follow share download "
+    "updated published posted last"
+).split()
+_CONTAINS = re.compile(
+    "|".join(
+        f"(?:{p})"
+        for p in (
+            # a caption that ends with its credit
+            r".*\((?:ap|afp|reuters|getty|epa|upi|bloomberg|[^()]{0,40}photo)[^()]{0,80}\)[ .]*",
+            r".{0,120}\b(?:getty images|associated press photo|ap photo|reuters photo)\b.{0,40}",
+            # copyright and licence lines
+            r".*(?:copyright|\u00a9|\(c\))\s*(?:\u00a9\s*)?\d{4}\b.*",
+            r".*\ball\s+rights\s+reserved\b.*",
+            r".*\bmay\s+not\s+be\s+(?:published|reproduced),?\s+broadcast.*",
+            # script blobs
+            r".*(?:window\.\w|document\.\w|function\s*\(|\bvar\s+\w+\s*=|googletag|adsbygoogle|\w+\.push\(\{).*",
+        )
+    )
+)
+
+
+def nontext_lines(data: np.ndarray, first_words: np.ndarray) -> np.ndarray:
+    """Which lines of `data` (the UTF-8 bytes of prepared texts, each line ending in a newline) are
+    not text. `first_words` says, per line, whether its first word is one of `FIRST_WORDS`
+    (`dedup.text` finds that for the whole batch at once). Only lines that start with such a word
+    or a digit, or hold one of `_HINTS`, and are at most `_MAX_CHARS` bytes long are read by the
+    patterns: a handful per text."""
+    ends = np.flatnonzero(data == _NEWLINE)
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    out = np.zeros(ends.size, dtype=bool)
+    if ends.size == 0:
+        return out
+    short = (ends - starts) <= _MAX_CHARS
+    lead = data[np.minimum(starts, data.size - 1)]
+    by_prefix = short & (first_words | ((lead >= 0x30) & (lead <= 0x39)))
+    raw = data.tobytes()
+    hinted = np.zeros(ends.size, dtype=bool)
+    for hint in _HINTS:
+        at = raw.find(hint)
+        found: list[int] = []
+        while at >= 0:
+            found.append(at)
+            at = raw.find(hint, at + len(hint))
+        if found:
+            hinted[np.searchsorted(ends, np.array(found, dtype=np.int64))] = True
+    for k in np.flatnonzero(by_prefix | (hinted & short)).tolist():
+        line = raw[starts[k] : ends[k]].decode("utf-8", "replace")
+        out[k] = bool(
+            (by_prefix[k] and _PREFIX.fullmatch(line)) or (hinted[k] and _CONTAINS.fullmatch(line.strip()))
+        )
+    return out
+
+
+def nontext_paragraphs(prepared: str) -> list[int]:
+    """Indices of the paragraphs of one prepared text (`dedup.text.prepare`, lower-cased) that are
+    not text: the scalar twin of `nontext_lines`, for what reads one text (explain, added text)."""
+    from dedup.text import words
+
+    first = set(FIRST_WORDS)
+    data = np.frombuffer(prepared.encode() + b"\n", dtype=np.uint8)
+    heads = np.array([bool(ws) and ws[0] in first for ws in words(prepared)], dtype=bool)
+    return np.flatnonzero(nontext_lines(data, heads)).tolist()
