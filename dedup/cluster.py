@@ -1,18 +1,36 @@
-"""Clusters from verified links: connected components over copy links, with their originals.
+"""Clusters from verified links: an original and every copy of it, copies of copies included.
 
-Only copy relations join clusters; `version` links are kept but join nothing (docs/architecture.md). A text
-that holds two stories that are not copies of each other is a merge of them, not an expanded copy
-of either: its `expanded` links become `version` links, so it cannot chain two stories together.
+A cluster is a connected component over copy links (DESIGN.md): a chain of live-page snapshots,
+each inside the next, is one cluster, and so is a family of outlets running several write-throughs
+of one wire story. `version` links are kept but join nothing.
+
+A text that holds texts of two stories (A holds B when B is inside A: A is `expanded` of B, or B
+an `excerpt` of A) must not join those stories: a digest of briefs holds several. So a text that
+holds texts lying in different clusters is looked at closely: the texts it holds are grouped by
+story (two of them are one story when they are already joined, or when the parts of the holder
+they cover overlap), and the holder joins the story that covers at least `main_story` of it (an
+expanded copy with another wire's paragraph appended joins its story, not the other wire's); when
+no story covers that much (a digest), it joins none of them. The links it does not follow become
+`version` links. Every decision reads the links and the sketches only, never the order of input.
+
+Each member is then reached from its cluster's original by a breadth-first walk over the links
+followed (earliest texts first): the text it was reached from is the one it was matched to, its
+`copy_of`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.records import EXCERPT, EXPANDED, VERSION, Link
+from dedup.fingerprint import Fingerprints
+from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, VERSION, Link
+from dedup.verify import Triple
+
+_MUTUAL = (EXACT, NEAR_DUPLICATE)
 
 
 class UnionFind:
@@ -39,53 +57,125 @@ class UnionFind:
         self.parent[rb] = ra
 
 
-def components(
-    n: int, rank: Sequence[int], links: list[tuple[int, int, str]]
-) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
-    """Root (earliest member) of each text's cluster, and the links with merges demoted to versions.
+@dataclass(slots=True)
+class Clusters:
+    """What the cluster stage hands on."""
 
-    `links` holds (later, earlier, relation) triples with relation a copy relation or `version`.
-    """
+    roots: np.ndarray  # (n,) the original (earliest member) of each text's cluster
+    copy_of: np.ndarray  # (n,) the text each member was matched to; -1 for originals
+    links: list[Triple]  # the verified links, those not followed from a merge point as `version`
+
+
+def holding(a: int, o: int, rel: str) -> tuple[int, int] | None:
+    """(holder, held) of a link where one text holds the other."""
+    if rel == EXPANDED:
+        return a, o
+    if rel == EXCERPT:
+        return o, a
+    return None
+
+
+def cluster(
+    n: int, rank: Sequence[int], links: list[Triple], fp: Fingerprints, main_story: float
+) -> Clusters:
+    """Group `n` texts by their verified `links` (later, earlier, relation)."""
     uf = UnionFind(rank)
-    expanded_of: dict[int, list[int]] = defaultdict(list)
+    held: dict[int, list[int]] = defaultdict(list)
     for a, o, rel in links:
-        if rel == EXPANDED:
-            expanded_of[a].append(o)
-        elif rel != VERSION:
+        if rel in _MUTUAL:
             uf.union(a, o)
-    demoted: set[tuple[int, int]] = set()
-    for a, targets in expanded_of.items():
-        roots = {uf.find(o) for o in targets}
-        if len(roots) > 1 and not _inside_one(a, targets, links):
-            demoted.update((a, o) for o in targets)
-    for a, targets in expanded_of.items():
-        for o in targets:
-            if (a, o) not in demoted:
-                uf.union(a, o)
-    final = [(a, o, VERSION if (a, o) in demoted else rel) for a, o, rel in links]
-    return np.array([uf.find(i) for i in range(n)], dtype=np.int64), final
+        elif (h := holding(a, o, rel)) is not None:
+            held[h[0]].append(h[1])
+    pending = sorted(held)
+    changed = True
+    while changed:  # holders whose texts all lie in one cluster join it; that may settle others
+        changed, waiting = False, []
+        for x in pending:
+            if len({uf.find(t) for t in held[x]}) == 1:
+                for t in held[x]:
+                    uf.union(x, t)
+                changed = True
+            else:
+                waiting.append(x)
+        pending = waiting
+    # The rest hold texts of several clusters: decided from one snapshot of the clusters, so the
+    # outcome does not depend on which holder is looked at first.
+    root_of = {t: uf.find(t) for x in pending for t in held[x]}
+    dropped: set[tuple[int, int]] = set()
+    for x in pending:
+        keep = _main_story(x, held[x], root_of, fp, main_story)
+        for t in held[x]:
+            if t in keep:
+                uf.union(x, t)
+            else:
+                dropped.add((x, t))
+    final: list[Triple] = []
+    for a, o, rel in links:
+        h = holding(a, o, rel)
+        final.append((a, o, VERSION) if h is not None and h in dropped else (a, o, rel))
+    roots = np.array([uf.find(i) for i in range(n)], dtype=np.int64)
+    return Clusters(roots, _copy_of(n, rank, roots, final), final)
 
 
-def _inside_one(a: int, targets: list[int], links: list[tuple[int, int, str]]) -> bool:
-    """Whether every target of `a` is itself an excerpt of one of them (one story, not a merge)."""
-    tset = set(targets)
-    inside: dict[int, set[int]] = defaultdict(set)
-    for x, y, rel in links:
-        if x in tset and y in tset and rel == EXCERPT:
-            inside[y].add(x)
-        if x in tset and y in tset and rel == EXPANDED:
-            inside[x].add(y)
-    return any(tset - {t} <= inside[t] for t in targets)
+def _main_story(
+    x: int, targets: list[int], root_of: dict[int, int], fp: Fingerprints, share: float
+) -> set[int]:
+    """The texts held by `x` that belong to the story covering at least `share` of x (empty if none)."""
+    anchors_x, _ = fp.anchors_of(x)
+    if anchors_x.size == 0:
+        return set()
+    inside = {t: np.intersect1d(anchors_x, fp.anchors_of(t)[0], assume_unique=True) for t in targets}
+    story = {t: root_of[t] for t in targets}  # texts already joined are one story
+    order = sorted(targets)
+    for i, t in enumerate(order):
+        for u in order[i + 1 :]:
+            if story[t] != story[u] and _overlap(inside[t], inside[u]):
+                old, new = max(story[t], story[u]), min(story[t], story[u])
+                story = {k: new if s == old else s for k, s in story.items()}
+    best, best_cover = None, 0.0
+    for s in sorted(set(story.values())):
+        covered = np.unique(np.concatenate([inside[t] for t in targets if story[t] == s])).size
+        if covered / anchors_x.size > best_cover:
+            best, best_cover = s, covered / anchors_x.size
+    if best is None or best_cover < share:
+        return set()
+    return {t for t in targets if story[t] == best}
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two parts of one text share enough anchors to be the same passage."""
+    common = np.intersect1d(a, b, assume_unique=True).size
+    return common >= max(2, 0.2 * min(a.size, b.size))
+
+
+def _copy_of(n: int, rank: Sequence[int], roots: np.ndarray, links: list[Triple]) -> np.ndarray:
+    """Breadth-first from each original over the followed links, earliest neighbours first."""
+    adj: dict[int, list[int]] = defaultdict(list)
+    for a, o, rel in links:
+        if rel != VERSION and roots[a] == roots[o]:
+            adj[a].append(o)
+            adj[o].append(a)
+    parent = np.full(n, -1, dtype=np.int64)
+    for r in np.flatnonzero(roots == np.arange(n)).tolist():
+        if r not in adj:
+            continue
+        seen, queue = {r}, deque([r])
+        while queue:
+            x = queue.popleft()
+            for y in sorted(adj[x], key=lambda k: rank[k]):
+                if y not in seen:
+                    seen.add(y)
+                    parent[y] = x
+                    queue.append(y)
+    return parent
 
 
 def link_rows(
-    ids: Sequence[str],
-    links: list[tuple[int, int, str]],
-    feats: dict[tuple[int, int], tuple[float, float, float]],
+    ids: Sequence[str], links: list[Triple], measures: dict[tuple[int, int], tuple[float, float, float]]
 ) -> list[Link]:
     """`links/` rows: the later text first, measures from the verified features."""
     out = []
     for a, o, rel in links:
-        jac, ca, co = feats[(a, o)]
+        jac, ca, co = measures[(a, o)]
         out.append(Link(ids[a], ids[o], rel, round(jac, 4), round(ca, 4), round(co, 4)))
     return out

@@ -293,7 +293,7 @@ class DedupIndex:
         rows = previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(need, pa.string())))
         where = dict(zip(rows["article_id"].to_pylist(), rows["date"].to_pylist(), strict=True))
         texts = self.texts({i: where.get(i) for i in need})
-        fill_added_text(result, fp, [d.id for d in docs], texts, self.params)
+        fill_added_text(result, texts)
 
     def _clusters_files(self) -> list[tuple[str, int, int]]:
         loc = self.root.child("clusters")

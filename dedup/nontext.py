@@ -64,9 +64,27 @@ _PREFIX = re.compile("[ \\t]*(?:" + "|".join(f"(?:{p})" for p in _PREFIX_PATTERN
 # Words that mark a paragraph that may be non-text wherever they stand in it (plain substring tests,
 # much faster than a regex search); the paragraph is then checked whole against `_CONTAINS`.
 _HINTS = (
-    b"(ap", b"(afp", b"(reuters", b"(getty", b"(epa", b"(upi", b"(bloomberg", b"photo", b"getty", b"copyright",
-    "\u00a9".encode(), b"(c)", b"rights reserved", b"may not be", b"window.", b"document.", b"function",
-    b"var ", b"googletag", b"adsbygoogle", b".push({",
+    b"(ap",
+    b"(afp",
+    b"(reuters",
+    b"(getty",
+    b"(epa",
+    b"(upi",
+    b"(bloomberg",
+    b"photo",
+    b"getty",
+    b"copyright",
+    "\u00a9".encode(),
+    b"(c)",
+    b"rights reserved",
+    b"may not be",
+    b"window.",
+    b"document.",
+    b"function",
+    b"var ",
+    b"googletag",
+    b"adsbygoogle",
+    b".push({",
 )
 #: First words of the paragraphs that `_PREFIX` can match (a paragraph starting with a digit is
 #: checked too).

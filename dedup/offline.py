@@ -77,7 +77,7 @@ def dedup_table(
             wanted = pc.is_in(pa.array([d.id for d in batch], pa.string()), value_set=expanded)
             ids = [d.id for d, w in zip(batch, wanted.to_pylist(), strict=True) if w]
             texts.update(zip(ids, pc.filter(column, wanted).to_pylist(), strict=True))
-        fill_added_text(result, fp, [d.id for d in docs], texts, params)
+        fill_added_text(result, texts)
     with progress.stage("write", total=len(docs)) as step:
         _, links = replace_all(result, docs, root, run_id=run_id)
         step.advance(len(docs))

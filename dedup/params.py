@@ -21,8 +21,8 @@ class MinHashParams:
     anchor_rate: float = 0.25
 
     def tag(self) -> str:
-        # "pw": shingles are paragraph-bound windows of words (sketches made before were not).
-        return f"pw{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
+        # "pn": paragraph-bound windows of words, non-text lines without anchors (before: "pw", all lines).
+        return f"pn{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +44,17 @@ class MatchParams:
     #: standing between paragraphs that are, is an interruption (an ad, a "Related:" line) and
     #: counts for neither text.
     interruption_anchors: int = 2
-    #: Share of a text (by words) found in the other for it to count as inside it.
+    #: Share of a text found in the other (anywhere, in any order) for it to count as included.
     inside: float = 0.8
-    #: Share of the original a near-duplicate or expanded copy must hold.
-    holds_original: float = 0.7
-    #: Least share of either text in common for the pair to be a version at all.
-    version_min: float = 0.25
-    #: Copies keep the order of what they share: the found paragraphs must stand together.
-    min_density: float = 0.75
-    #: Short texts (fewer anchors than this) are judged on whole-text containment only.
-    min_anchors_for_structure: int = 8
+    #: Least share of one text found in the other for the pair to be a version at all.
+    version_min: float = 0.3
+    #: A text of fewer words than this ...
+    short_words: int = 40
+    #: ... set against one this many times longer is too short to call a copy of it.
+    short_ratio: float = 3.0
+    #: A text that holds texts of several stories joins the one covering at least this share of it,
+    #: and none when no story covers that much (a digest of briefs).
+    main_story: float = 0.5
     #: A paragraph found in this many different texts of one source is that source's boilerplate
     #: (dedup.boilerplate) and left out of every comparison.
     boilerplate_min_texts: int = 6

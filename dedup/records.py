@@ -50,6 +50,9 @@ class Assignment:
     cluster_size: int
     added_text: str | None = None
     kept_fraction: float | None = None
+    #: the article this one was matched to: the original, or the copy of it that this one copies
+    #: (a later snapshot of a live page, a preview of a write-through); None for originals
+    copy_of: str | None = None
 
 
 @dataclass(slots=True)
@@ -74,3 +77,6 @@ class DedupResult:
 
     assignments: list[Assignment] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    #: for each expanded copy, the indices of its paragraphs that its `copy_of` has (or that are
+    #: boilerplate): the others are its added text, filled in where its text is at hand
+    kept_paragraphs: dict[str, list[int]] = field(default_factory=dict)

@@ -44,6 +44,7 @@ CLUSTERS_SCHEMA = pa.schema(
         ("cluster_size", pa.int64()),
         ("added_text", pa.string()),
         ("kept_fraction", pa.float64()),
+        ("copy_of", pa.string()),
         ("run_id", pa.string()),
         ("date", pa.string()),
     ]
@@ -85,6 +86,7 @@ def clusters_table(assignments: Sequence[Assignment], dates: Mapping[str, str], 
             "cluster_size": [x.cluster_size for x in a],
             "added_text": [x.added_text for x in a],
             "kept_fraction": [x.kept_fraction for x in a],
+            "copy_of": [x.copy_of for x in a],
             "run_id": [run_id] * len(a),
             "date": [dates.get(x.article_id, UNDATED) for x in a],
         },
@@ -141,6 +143,8 @@ def upsert_clusters(root: Location, rows: pa.Table, membership: pa.Table | None 
             "date",
             pc.fill_null(pc.cast(current["date"], pa.string()), NULL_PARTITION),
         )
+        if "copy_of" not in current.column_names:  # written before the column existed
+            current = current.append_column("copy_of", pa.nulls(current.num_rows, pa.string()))
         before = current.filter(pc.is_in(current["article_id"], value_set=changed))
         rows = _keep_added_text(rows, before)
         rows = _unlike(rows, before)

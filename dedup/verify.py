@@ -1,30 +1,36 @@
-"""Verify a candidate pair and name its relation (docs/architecture.md), from the two texts' sketches only.
+"""Verify candidate pairs and name their relation (DESIGN.md judging rules), from the sketches only.
 
 Judging from the sketches alone, never from which texts happen to be in memory together, keeps the
 decision the same whether a pair meets inside one batch or across runs: order-independence.
 
-For texts A (the copy under test) and O (the earlier text):
+For texts A (the later, the copy under test) and O (the earlier):
 
-- containment |A∩O|/|A| and |A∩O|/|O| from the shared anchors (an unbiased estimate: both texts
-  keep the same sample of shingles), and Jaccard from the MinHash signatures;
-- paragraph structure: a paragraph of A is *found* in O when most of its anchors are in O. The
-  share of A's words in found paragraphs says how much of A is inside O (robust to light edits
-  and to a boilerplate line or two); the *density* of the found paragraphs (found / the span from
-  the first found to the last) says whether the shared text stands together as one passage.
+- *inclusion* of A in O is the share of A's text found anywhere in O, in any order: the larger of
+  the plain containment |A∩O|/|A| of their anchors (sampled shingles) and the share of A's anchors
+  in paragraphs *found* in O (at least half of the paragraph's anchors are there, so a copy edit
+  or two inside a paragraph costs nothing). Where the other text's own material sits (on top,
+  between the shared paragraphs, after them) does not matter, nor does how either side breaks its
+  paragraphs: a paragraph split or merged by an outlet is still found.
+- A is *included* in O at `inside` (about 80%) or more. Both included: `near_duplicate` (or
+  `exact`, same normalised text). O included in A, not the other way: A is `expanded`. A included
+  in O: A is an `excerpt`.
+- Not included either way, but a core of at least `version_min` of one text is in the other: a
+  `version` (a write-through, a rewritten lede): linked, never clustered.
+- A text of fewer than `short_words` words set against one `short_ratio` times longer or more is
+  too short to call a copy (a video blurb, a caption): no link, unless the two texts are the same.
 
-Copies keep what they share in one piece and in order: a trimmed copy is a run of the original,
-an expanded copy the original plus passages around it. A write-through update keeps scattered
-paragraphs and puts new ones between them: that is a `version`, linked but not clustered.
+Captions, credits and boilerplate have no anchors (dedup.nontext, dedup.boilerplate): they count
+for neither text.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dedup.fingerprint import Fingerprints
-from dedup.params import MatchParams
+from dedup.params import DedupParams
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, VERSION
 
 
@@ -33,112 +39,144 @@ class PairFeatures:
     """What the sketches say about texts A and O."""
 
     jaccard: float
-    contain_a: float  # share of A inside O (anchors)
-    contain_o: float  # share of O inside A (anchors)
+    contain_a: float  # share of A's anchors inside O
+    contain_o: float  # share of O's anchors inside A
     cover_a: float  # share of A's anchors in paragraphs found in O
     cover_o: float
-    density_a: float
-    density_o: float
-    n_a: int
+    n_a: int  # anchors of A (boilerplate and non-text aside)
     n_o: int
+    words_a: float  # estimated words of A (its anchors over the anchor rate)
+    words_o: float
     same_text: bool
     found_a: np.ndarray  # paragraph indices of A found in O
+    found_o: np.ndarray
     boiler_a: np.ndarray  # paragraph indices of A stripped as its source's boilerplate
-    cut_head: bool = False  # A starts at O's first found passage, and O had more before it
+    boiler_o: np.ndarray
+
+    @property
+    def inside_a(self) -> float:
+        """Share of A's text found in O."""
+        return max(self.contain_a, self.cover_a)
+
+    @property
+    def inside_o(self) -> float:
+        """Share of O's text found in A."""
+        return max(self.contain_o, self.cover_o)
 
 
 def _paragraph_view(
     paras: np.ndarray, shared_idx: np.ndarray, found_share: float, interruption: int
-) -> tuple[float, float, np.ndarray]:
-    """Coverage, density and found paragraph indices of one text against the other.
+) -> tuple[float, np.ndarray]:
+    """Coverage (share of anchors in found paragraphs) and the found paragraph indices of one text.
 
     A short paragraph that is not found but stands between found ones (up to `interruption`
-    anchors: an "Advertisement" or "Related: ..." line, a caption) interrupts the shared passage
-    rather than adding to it: it counts neither for nor against either share.
+    anchors: an "Advertisement" line, a timestamp, a caption the patterns did not know) interrupts
+    the shared passage rather than adding to it: it counts neither for nor against the share.
     """
     if paras.size == 0:
-        return 0.0, 0.0, np.zeros(0, dtype=np.int64)
+        return 0.0, np.zeros(0, dtype=np.int64)
     total = np.bincount(paras)
     hit = np.bincount(paras[shared_idx], minlength=total.size)
     present = np.flatnonzero(total > 0)
     is_found = hit[present] >= found_share * total[present]
     found = present[is_found]
     if found.size == 0:
-        return 0.0, 0.0, found
+        return 0.0, found
     inside = (present > found[0]) & (present < found[-1])
     skipped = present[inside & ~is_found & (total[present] <= interruption)]
     counted = paras.size - int(total[skipped].sum())
-    cover = float(total[found].sum() / counted) if counted else 0.0
-    span = present[(present >= found[0]) & (present <= found[-1])]
-    density = float(total[found].sum() / (total[span].sum() - total[skipped].sum()))
-    return cover, density, found
+    return (float(total[found].sum() / counted) if counted else 0.0), found
 
 
-def features(fp: Fingerprints, a: int, o: int, params: MatchParams) -> PairFeatures:
+def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatures:
     """Compare text `a` with text `o` of the same fingerprint table."""
     anchors_a, paras_a = fp.anchors_of(a)
     anchors_o, paras_o = fp.anchors_of(o)
     _, idx_a, idx_o = np.intersect1d(anchors_a, anchors_o, assume_unique=True, return_indices=True)
     shared = idx_a.size
     n_a, n_o = anchors_a.size, anchors_o.size
-    found, cut = params.paragraph_found, params.interruption_anchors
-    cover_a, density_a, found_a = _paragraph_view(paras_a.astype(np.int64), idx_a, found, cut)
-    cover_o, density_o, found_o = _paragraph_view(paras_o.astype(np.int64), idx_o, found, cut)
-    boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
-    if boiler_a.size or boiler_o.size:
-        # The signatures include the boilerplate: estimate Jaccard from what is left.
-        union = n_a + n_o - shared
-        jaccard = shared / union if union else 0.0
-    else:
-        jaccard = float(np.count_nonzero(fp.signatures[a] == fp.signatures[o]) / fp.signatures.shape[1])
+    m = params.match
+    cover_a, found_a = _paragraph_view(
+        paras_a.astype(np.int64), idx_a, m.paragraph_found, m.interruption_anchors
+    )
+    cover_o, found_o = _paragraph_view(
+        paras_o.astype(np.int64), idx_o, m.paragraph_found, m.interruption_anchors
+    )
+    union = n_a + n_o - shared
+    rate = params.minhash.anchor_rate
     return PairFeatures(
-        jaccard=jaccard,
+        jaccard=shared / union if union else 0.0,
         contain_a=shared / n_a if n_a else 0.0,
         contain_o=shared / n_o if n_o else 0.0,
         cover_a=cover_a,
         cover_o=cover_o,
-        density_a=density_a,
-        density_o=density_o,
         n_a=n_a,
         n_o=n_o,
+        words_a=n_a / rate,
+        words_o=n_o / rate,
         same_text=bool(fp.content_hashes[a]) and fp.content_hashes[a] == fp.content_hashes[o],
         found_a=found_a,
-        boiler_a=boiler_a,
-        cut_head=_head(paras_o, found_o) > 0.1 and _head(paras_a, found_a) == 0,
+        found_o=found_o,
+        boiler_a=fp.boilerplate_of(a),
+        boiler_o=fp.boilerplate_of(o),
     )
 
 
-def _head(paras: np.ndarray, found: np.ndarray) -> float:
-    """Share of a text's anchors before its first found paragraph."""
-    if found.size == 0 or paras.size == 0:
-        return 0.0
-    return float(np.count_nonzero(paras < found[0]) / paras.size)
+def too_short(f: PairFeatures, params: DedupParams) -> bool:
+    """Whether the shorter text is under `short_words` and the other `short_ratio` times as long."""
+    short, long_ = sorted((f.words_a, f.words_o))
+    return short < params.match.short_words and long_ >= params.match.short_ratio * max(short, 1.0)
 
 
-def classify(f: PairFeatures, params: MatchParams) -> str | None:
+def classify(f: PairFeatures, params: DedupParams) -> str | None:
     """Relation of A to the earlier text O, or None when they are not related enough to link."""
     if f.same_text:
         return EXACT
-    if min(f.n_a, f.n_o) < params.min_anchors_for_structure:
-        # Too few anchors for paragraph structure: whole-text containment, with Jaccard as a floor.
-        inside = max(f.contain_a, f.jaccard) >= params.inside
-        holds = max(f.contain_o, f.jaccard) >= params.inside
-        if inside and holds:
-            return NEAR_DUPLICATE
-        if holds:
-            return EXPANDED
-        if inside:
-            return EXCERPT
-        return VERSION if max(f.contain_a, f.contain_o) >= 0.5 else None
-    inside = f.cover_a >= params.inside
-    # A copy that begins where the original's later part begins has cut the original's start.
-    holds = f.cover_o >= params.holds_original and not f.cut_head
+    if too_short(f, params):
+        return None
+    m = params.match
+    inside, holds = f.inside_a >= m.inside, f.inside_o >= m.inside
     if inside and holds:
         return NEAR_DUPLICATE
-    if holds and f.density_a >= params.min_density:
+    if holds:
         return EXPANDED
-    if inside and f.density_o >= params.min_density:
+    if inside:
         return EXCERPT
-    if max(f.cover_a, f.cover_o) >= params.version_min:
+    if max(f.inside_a, f.inside_o) >= m.version_min:
         return VERSION
     return None
+
+
+#: (later, earlier, relation) of a verified pair, texts by row
+Triple = tuple[int, int, str]
+
+
+@dataclass(slots=True)
+class Verified:
+    """What the verify stage hands on: the links, their measures, and for each link where one text
+    holds the other (expanded, excerpt), the holder's paragraphs that the other has (or that are
+    boilerplate): the rest is what the holder added."""
+
+    links: list[Triple] = field(default_factory=list)
+    measures: dict[tuple[int, int], tuple[float, float, float]] = field(default_factory=dict)
+    holder_kept: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+
+def verify(
+    fp: Fingerprints, pairs: np.ndarray, rank: list[int] | np.ndarray, params: DedupParams
+) -> Verified:
+    """Verify every candidate pair once; keep the related ones, the later text first."""
+    out = Verified()
+    for i, j in pairs.tolist():
+        a, o = (i, j) if rank[i] > rank[j] else (j, i)
+        f = features(fp, a, o, params)
+        rel = classify(f, params)
+        if rel is None:
+            continue
+        out.links.append((a, o, rel))
+        out.measures[(a, o)] = (f.jaccard, f.contain_a, f.contain_o)
+        if rel == EXPANDED:
+            out.holder_kept[(a, o)] = np.union1d(f.found_a, f.boiler_a)
+        elif rel == EXCERPT:
+            out.holder_kept[(a, o)] = np.union1d(f.found_o, f.boiler_o)
+    return out
