@@ -86,6 +86,7 @@ def cluster(
             uf.union(a, o)
         elif (h := holding(a, o, rel)) is not None:
             held[h[0]].append(h[1])
+    dropped: set[tuple[int, int]] = set()
     pending = sorted(held)
     changed = True
     while changed:  # holders whose texts all lie in one cluster join it; that may settle others
@@ -101,7 +102,6 @@ def cluster(
     # The rest hold texts of several clusters: decided from one snapshot of the clusters, so the
     # outcome does not depend on which holder is looked at first.
     root_of = {t: uf.find(t) for x in pending for t in held[x]}
-    dropped: set[tuple[int, int]] = set()
     for x in pending:
         keep = _main_story(x, held[x], root_of, fp, main_story)
         for t in held[x]:

@@ -85,6 +85,13 @@ _HINTS = (
     b"googletag",
     b"adsbygoogle",
     b".push({",
+    b"reuters)",
+    b"/ap",
+    b"/afp",
+    b"/epa",
+    b"/upi",
+    b"images)",
+    b"day, ",
 )
 #: First words of the paragraphs that `_PREFIX` can match (a paragraph starting with a digit is
 #: checked too).
@@ -101,6 +108,10 @@ _CONTAINS = re.compile(
         for p in (
             # a caption that ends with its credit
             r".*\((?:ap|afp|reuters|getty|epa|upi|bloomberg|[^()]{0,40}photo)[^()]{0,80}\)[ .]*",
+            r".*\([^()]{0,60}/\s*(?:ap|afp|reuters|getty\s+images|epa|upi|bloomberg)\b[^()]{0,20}\)[ .]*",
+            # the wire caption's form: "<who> <does what> in <place>, <weekday>, <month> <day>, <year>."
+            r".{0,200},\s*(?:mon|tues|wednes|thurs|fri|satur|sun)day,\s*[a-z]{3,9}\.?\s+\d{1,2},\s*\d{4}\.?"
+            r"(?:\s*\([^()]*\))?[ .]*",
             r".{0,120}\b(?:getty images|associated press photo|ap photo|reuters photo)\b.{0,40}",
             # copyright and licence lines
             r".*(?:copyright|\u00a9|\(c\))\s*(?:\u00a9\s*)?\d{4}\b.*",

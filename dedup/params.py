@@ -45,7 +45,12 @@ class MatchParams:
     #: counts for neither text.
     interruption_anchors: int = 2
     #: Share of a text found in the other (anywhere, in any order) for it to count as included.
-    inside: float = 0.8
+    inside: float = 0.75
+    #: Found paragraphs that fill less than this share of the span from the first to the last are
+    #: interleaved with the text's own ...
+    min_density: float = 0.75
+    #: ... and such a text holds the other only when this share of the other is found in it.
+    interleaved_inside: float = 0.9
     #: Least share of one text found in the other for the pair to be a version at all.
     version_min: float = 0.3
     #: A text of fewer words than this ...

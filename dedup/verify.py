@@ -14,6 +14,10 @@ For texts A (the later, the copy under test) and O (the earlier):
 - A is *included* in O at `inside` (about 80%) or more. Both included: `near_duplicate` (or
   `exact`, same normalised text). O included in A, not the other way: A is `expanded`. A included
   in O: A is an `excerpt`.
+- A text that writes its own paragraphs between the ones it shares (the found paragraphs do not
+  stand together in it) holds the other only when it has `interleaved_inside` (about 90%) of it:
+  a write-through that keeps the whole story and inserts paragraphs is an expanded copy, one that
+  drops passages and writes between the kept ones is a `version`.
 - Not included either way, but a core of at least `version_min` of one text is in the other: a
   `version` (a write-through, a rewritten lede): linked, never clustered.
 - A text of fewer than `short_words` words set against one `short_ratio` times longer or more is
@@ -43,6 +47,8 @@ class PairFeatures:
     contain_o: float  # share of O's anchors inside A
     cover_a: float  # share of A's anchors in paragraphs found in O
     cover_o: float
+    density_a: float  # share of the span of A's found paragraphs that is found: 1 when A's own
+    density_o: float  # text stands outside what it shares, lower when it is interleaved
     n_a: int  # anchors of A (boilerplate and non-text aside)
     n_o: int
     words_a: float  # estimated words of A (its anchors over the anchor rate)
@@ -66,26 +72,29 @@ class PairFeatures:
 
 def _paragraph_view(
     paras: np.ndarray, shared_idx: np.ndarray, found_share: float, interruption: int
-) -> tuple[float, np.ndarray]:
-    """Coverage (share of anchors in found paragraphs) and the found paragraph indices of one text.
+) -> tuple[float, float, np.ndarray]:
+    """Coverage (share of anchors in found paragraphs), density (share of the span from the first
+    found paragraph to the last that is found) and the found paragraph indices of one text.
 
     A short paragraph that is not found but stands between found ones (up to `interruption`
     anchors: an "Advertisement" line, a timestamp, a caption the patterns did not know) interrupts
     the shared passage rather than adding to it: it counts neither for nor against the share.
     """
     if paras.size == 0:
-        return 0.0, np.zeros(0, dtype=np.int64)
+        return 0.0, 0.0, np.zeros(0, dtype=np.int64)
     total = np.bincount(paras)
     hit = np.bincount(paras[shared_idx], minlength=total.size)
     present = np.flatnonzero(total > 0)
     is_found = hit[present] >= found_share * total[present]
     found = present[is_found]
     if found.size == 0:
-        return 0.0, found
+        return 0.0, 0.0, found
     inside = (present > found[0]) & (present < found[-1])
     skipped = present[inside & ~is_found & (total[present] <= interruption)]
     counted = paras.size - int(total[skipped].sum())
-    return (float(total[found].sum() / counted) if counted else 0.0), found
+    span = present[(present >= found[0]) & (present <= found[-1])]
+    density = float(total[found].sum() / (total[span].sum() - total[skipped].sum()))
+    return (float(total[found].sum() / counted) if counted else 0.0), density, found
 
 
 def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatures:
@@ -96,10 +105,10 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
     shared = idx_a.size
     n_a, n_o = anchors_a.size, anchors_o.size
     m = params.match
-    cover_a, found_a = _paragraph_view(
+    cover_a, density_a, found_a = _paragraph_view(
         paras_a.astype(np.int64), idx_a, m.paragraph_found, m.interruption_anchors
     )
-    cover_o, found_o = _paragraph_view(
+    cover_o, density_o, found_o = _paragraph_view(
         paras_o.astype(np.int64), idx_o, m.paragraph_found, m.interruption_anchors
     )
     union = n_a + n_o - shared
@@ -110,6 +119,8 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
         contain_o=shared / n_o if n_o else 0.0,
         cover_a=cover_a,
         cover_o=cover_o,
+        density_a=density_a,
+        density_o=density_o,
         n_a=n_a,
         n_o=n_o,
         words_a=n_a / rate,
@@ -135,7 +146,10 @@ def classify(f: PairFeatures, params: DedupParams) -> str | None:
     if too_short(f, params):
         return None
     m = params.match
-    inside, holds = f.inside_a >= m.inside, f.inside_o >= m.inside
+    # A text that writes its own paragraphs between those it shares must hold the other nearly
+    # whole: an update that drops passages and writes between the kept ones is a version.
+    inside = f.inside_a >= (m.inside if f.density_o >= m.min_density else m.interleaved_inside)
+    holds = f.inside_o >= (m.inside if f.density_a >= m.min_density else m.interleaved_inside)
     if inside and holds:
         return NEAR_DUPLICATE
     if holds:
