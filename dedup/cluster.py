@@ -7,10 +7,12 @@ of one wire story. `version` links are kept but join nothing.
 A text that holds texts of two stories (A holds B when B is inside A: A is `expanded` of B, or B
 an `excerpt` of A) must not join those stories: a digest of briefs holds several. So a text that
 holds texts lying in different clusters is looked at closely: the texts it holds are grouped by
-story (two of them are one story when they are already joined, or when the parts of the holder
-they cover overlap), and the holder joins the story that covers at least `main_story` of it (an
-expanded copy with another wire's paragraph appended joins its story, not the other wire's); when
-no story covers that much (a digest), it joins none of them. The links it does not follow become
+story (two of them are one story when they are already joined, linked to each other, even as
+versions, or when the parts of the holder they cover overlap), and the holder joins the story that
+covers at least `main_story` of it (an expanded copy with another wire's paragraph appended joins
+its story, not the other wire's), with the texts it holds that stand alone, copied by nobody else
+(a preview of its own new lede, an item of a live page); when no story covers that much (a
+digest), it joins none of them. The links it does not follow become
 `version` links. Every decision reads the links and the sketches only, never the order of input.
 
 Each member is then reached from its cluster's original by a breadth-first walk over the links
@@ -20,7 +22,7 @@ followed (earliest texts first): the text it was reached from is the one it was 
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -102,8 +104,13 @@ def cluster(
     # The rest hold texts of several clusters: decided from one snapshot of the clusters, so the
     # outcome does not depend on which holder is looked at first.
     root_of = {t: uf.find(t) for x in pending for t in held[x]}
+    members = Counter(uf.find(i) for i in range(n)) if pending else Counter()
+    alone = {t for t, r in root_of.items() if members[r] == 1}
+    linked = {(min(a, o), max(a, o)) for a, o, _ in links}
     for x in pending:
-        keep = _main_story(x, held[x], root_of, fp, main_story)
+        keep = _main_story(x, held[x], root_of, linked, fp, main_story)
+        if keep:
+            keep |= {t for t in held[x] if t in alone}
         for t in held[x]:
             if t in keep:
                 uf.union(x, t)
@@ -118,7 +125,12 @@ def cluster(
 
 
 def _main_story(
-    x: int, targets: list[int], root_of: dict[int, int], fp: Fingerprints, share: float
+    x: int,
+    targets: list[int],
+    root_of: dict[int, int],
+    linked: set[tuple[int, int]],
+    fp: Fingerprints,
+    share: float,
 ) -> set[int]:
     """The texts held by `x` that belong to the story covering at least `share` of x (empty if none)."""
     anchors_x, _ = fp.anchors_of(x)
@@ -129,7 +141,7 @@ def _main_story(
     order = sorted(targets)
     for i, t in enumerate(order):
         for u in order[i + 1 :]:
-            if story[t] != story[u] and _overlap(inside[t], inside[u]):
+            if story[t] != story[u] and ((t, u) in linked or _overlap(inside[t], inside[u])):
                 old, new = max(story[t], story[u]), min(story[t], story[u])
                 story = {k: new if s == old else s for k, s in story.items()}
     best, best_cover = None, 0.0

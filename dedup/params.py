@@ -45,7 +45,7 @@ class MatchParams:
     #: counts for neither text.
     interruption_anchors: int = 2
     #: Share of a text found in the other (anywhere, in any order) for it to count as included.
-    inside: float = 0.75
+    inside: float = 0.8
     #: Found paragraphs that fill less than this share of the span from the first to the last are
     #: interleaved with the text's own ...
     min_density: float = 0.75
@@ -59,7 +59,7 @@ class MatchParams:
     short_ratio: float = 3.0
     #: A text that holds texts of several stories joins the one covering at least this share of it,
     #: and none when no story covers that much (a digest of briefs).
-    main_story: float = 0.5
+    main_story: float = 0.6
     #: A paragraph found in this many different texts of one source is that source's boilerplate
     #: (dedup.boilerplate) and left out of every comparison.
     boilerplate_min_texts: int = 6

@@ -148,8 +148,8 @@ def classify(f: PairFeatures, params: DedupParams) -> str | None:
     m = params.match
     # A text that writes its own paragraphs between those it shares must hold the other nearly
     # whole: an update that drops passages and writes between the kept ones is a version.
-    inside = f.inside_a >= (m.inside if f.density_o >= m.min_density else m.interleaved_inside)
-    holds = f.inside_o >= (m.inside if f.density_a >= m.min_density else m.interleaved_inside)
+    need = m.inside if min(f.density_a, f.density_o) >= m.min_density else m.interleaved_inside
+    inside, holds = f.inside_a >= need, f.inside_o >= need
     if inside and holds:
         return NEAR_DUPLICATE
     if holds:

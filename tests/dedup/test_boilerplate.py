@@ -20,8 +20,9 @@ FOOTER = {
     "herald": [
         "About the Harbor Herald: we are an independent newsroom covering the harbour towns, their councils, "
         "courts, schools and businesses since 1921, funded by our readers and members.",
-        "Sign up for the Herald morning briefing and get the day's local stories in your inbox before seven.",
-        "Copyright 2026 Harbor Herald Media Group. All rights reserved. Reproduction without permission is "
+        # Lines of no form that dedup.nontext knows: only counting them across the source finds them.
+        "The Herald morning briefing brings the day's local stories to your inbox before seven each day.",
+        "Harbor Herald Media Group owns this newspaper. Reproduction of its stories without permission is "
         "prohibited.",
     ],
     "ledger": [
