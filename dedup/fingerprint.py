@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.nontext import FIRST_WORDS, nontext_lines
+from dedup.nontext import FIRST_WORDS, HINT_WORDS, nontext_lines
 from dedup.params import MinHashParams
 from dedup.text import Words, split_words, words
 
@@ -356,9 +356,9 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     )
 
 
-@lru_cache(maxsize=1)
-def _first_word_hashes() -> np.ndarray:
-    w = split_words([" ".join(FIRST_WORDS)])
+@lru_cache(maxsize=2)
+def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
+    w = split_words([" ".join(words)])
     return np.unique(_word_hashes(w.data, w.starts, w.ends))
 
 
@@ -366,11 +366,13 @@ def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
     """Mask over the lines of `w.data`: which are not text (dedup.nontext)."""
     n_lines = int(np.count_nonzero(w.data == 10))
     first = np.zeros(n_lines, dtype=bool)
+    hinted = np.zeros(n_lines, dtype=bool)
     if wh.size:
         head = np.ones(wh.size, dtype=bool)
         head[1:] = w.line[1:] != w.line[:-1]
-        first[w.line[head]] = np.isin(wh[head], _first_word_hashes())
-    return nontext_lines(w.data, first)
+        first[w.line[head]] = np.isin(wh[head], _hashes_of(tuple(FIRST_WORDS)))
+        hinted[w.line[np.isin(wh, _hashes_of(tuple(HINT_WORDS)))]] = True
+    return nontext_lines(w.data, first, hinted)
 
 
 def _paragraph_keys(

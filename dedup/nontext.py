@@ -50,56 +50,34 @@ _PREFIX_PATTERNS = [
     r"(?:additional\s+)?(?:reporting|editing|writing|compiled)\s+by\b[^\n]*",
     r"reuter|reuters",
     # link, widget and ad lines
-    r"(?:related|related\s+coverage|related\s+stories|read\s+more|read\s+next|more|more\s+from\s+[^\n:]{1,40}"
+    r"(?:related|related\s+coverage|related\s+stories|read\s+more|read\s+next|read\s+(?:the\s+)?full\s+(?:story|article)|more|more\s+from\s+[^\n:]{1,40}"
     r"|see\s+also|also\s+read|also\s+see|recommended(?:\s+video)?|watch|video|gallery|listen|now\s+playing"
     r"|sponsored|promoted|trending|popular|most\s+read|top\s+stories|latest)\s*(?:[:|\u2013\u2014>-][^\n]*)?",
     r"advertisement|advert|ad|story\s+continues\s+(?:below|after\s+(?:this\s+)?(?:ad|advertisement))"
     r"|back\s+to\s+gallery|skip\s+ad|continue\s+reading|click\s+here[^\n]*",
+    r"(?:view|show|hide)\s+comments|(?:share\s+your\s+thoughts|join\s+the\s+conversation)\b[^\n]*",
     r"(?:sign\s+up|subscribe|have\s+a\s+news\s+tip|follow\s+us|share\s+this|download\s+our\s+app)\b[^\n]*",
     # timestamps
     r"(?:[^\n|]{1,40}\|\s*)?(?:updated|published|posted|last\s+updated)\b[^\n]{0,60}",
 ]
 _PREFIX = re.compile("[ \\t]*(?:" + "|".join(f"(?:{p})" for p in _PREFIX_PATTERNS) + r")[ \t]*")
 
-# Words that mark a paragraph that may be non-text wherever they stand in it (plain substring tests,
-# much faster than a regex search); the paragraph is then checked whole against `_CONTAINS`.
-_HINTS = (
-    b"(ap",
-    b"(afp",
-    b"(reuters",
-    b"(getty",
-    b"(epa",
-    b"(upi",
-    b"(bloomberg",
-    b"photo",
-    b"getty",
-    b"copyright",
-    "\u00a9".encode(),
-    b"(c)",
-    b"rights reserved",
-    b"may not be",
-    b"window.",
-    b"document.",
-    b"function",
-    b"var ",
-    b"googletag",
-    b"adsbygoogle",
-    b".push({",
-    b"reuters)",
-    b"/ap",
-    b"/afp",
-    b"/epa",
-    b"/upi",
-    b"images)",
-    b"day, ",
-)
+#: Words that mark a paragraph that may be non-text wherever they stand in it (looked up by their
+#: hashes for the whole batch at once, like `FIRST_WORDS`); the paragraph is then checked whole
+#: against `_CONTAINS`. A "\u00a9" sign marks one too.
+HINT_WORDS = (
+    "ap afp reuters getty epa upi bloomberg photo photos images copyright reserved redistributed "
+    "window document function var googletag adsbygoogle push "
+    "monday tuesday wednesday thursday friday saturday sunday"
+).split()
 #: First words of the paragraphs that `_PREFIX` can match (a paragraph starting with a digit is
 #: checked too).
 FIRST_WORDS = (
     "file photo photos photograph image images picture pictured caption credit credits source media slide by "
     "from staff wire this reporting editing writing compiled additional reuter reuters related read more see "
-    "also recommended watch video gallery listen now sponsored promoted trending popular most top latest "
-    "advertisement advert ad story back skip continue click sign subscribe have follow share download "
+    "also recommended watch video view show hide share join gallery listen now sponsored promoted trending "
+    "popular most top latest advertisement advert ad story back skip continue click sign subscribe have "
+    "follow download "
     "updated published posted last"
 ).split()
 _CONTAINS = re.compile(
@@ -124,12 +102,13 @@ _CONTAINS = re.compile(
 )
 
 
-def nontext_lines(data: np.ndarray, first_words: np.ndarray) -> np.ndarray:
+def nontext_lines(data: np.ndarray, first_words: np.ndarray, hinted: np.ndarray) -> np.ndarray:
     """Which lines of `data` (the UTF-8 bytes of prepared texts, each line ending in a newline) are
-    not text. `first_words` says, per line, whether its first word is one of `FIRST_WORDS`
-    (`dedup.text` finds that for the whole batch at once). Only lines that start with such a word
-    or a digit, or hold one of `_HINTS`, and are at most `_MAX_CHARS` bytes long are read by the
-    patterns: a handful per text."""
+    not text. Per line, `first_words` says whether its first word is one of `FIRST_WORDS` and
+    `hinted` whether it holds one of `HINT_WORDS` (`dedup.fingerprint` finds both for the whole
+    batch from the word hashes). Only lines that start with such a word or a digit, or hold a hint
+    word or a copyright sign, and are at most `_MAX_CHARS` bytes long are read by the patterns: a
+    handful per text."""
     ends = np.flatnonzero(data == _NEWLINE)
     starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
     out = np.zeros(ends.size, dtype=bool)
@@ -138,16 +117,11 @@ def nontext_lines(data: np.ndarray, first_words: np.ndarray) -> np.ndarray:
     short = (ends - starts) <= _MAX_CHARS
     lead = data[np.minimum(starts, data.size - 1)]
     by_prefix = short & (first_words | ((lead >= 0x30) & (lead <= 0x39)))
+    hinted = hinted.copy()
+    signs = np.flatnonzero((data[:-1] == 0xC2) & (data[1:] == 0xA9))  # U+00A9, the copyright sign
+    if signs.size:
+        hinted[np.searchsorted(ends, signs)] = True
     raw = data.tobytes()
-    hinted = np.zeros(ends.size, dtype=bool)
-    for hint in _HINTS:
-        at = raw.find(hint)
-        found: list[int] = []
-        while at >= 0:
-            found.append(at)
-            at = raw.find(hint, at + len(hint))
-        if found:
-            hinted[np.searchsorted(ends, np.array(found, dtype=np.int64))] = True
     for k in np.flatnonzero(by_prefix | (hinted & short)).tolist():
         line = raw[starts[k] : ends[k]].decode("utf-8", "replace")
         out[k] = bool(
@@ -161,7 +135,9 @@ def nontext_paragraphs(prepared: str) -> list[int]:
     not text: the scalar twin of `nontext_lines`, for what reads one text (explain, added text)."""
     from dedup.text import words
 
-    first = set(FIRST_WORDS)
+    first, hints = set(FIRST_WORDS), set(HINT_WORDS)
     data = np.frombuffer(prepared.encode() + b"\n", dtype=np.uint8)
-    heads = np.array([bool(ws) and ws[0] in first for ws in words(prepared)], dtype=bool)
-    return np.flatnonzero(nontext_lines(data, heads)).tolist()
+    paras = words(prepared)
+    heads = np.array([bool(ws) and ws[0] in first for ws in paras], dtype=bool)
+    hinted = np.array([any(w in hints for w in ws) for ws in paras], dtype=bool)
+    return np.flatnonzero(nontext_lines(data, heads, hinted)).tolist()

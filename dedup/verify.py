@@ -141,24 +141,30 @@ def too_short(f: PairFeatures, params: DedupParams) -> bool:
 
 def classify(f: PairFeatures, params: DedupParams) -> str | None:
     """Relation of A to the earlier text O, or None when they are not related enough to link."""
+    return decide(f, params)[0]
+
+
+def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
+    """`classify`, with the name of the rule that decided (what `copydesk explain` prints)."""
     if f.same_text:
-        return EXACT
+        return EXACT, "same_text"
     if too_short(f, params):
-        return None
+        return None, "too_short"
     m = params.match
     # A text that writes its own paragraphs between those it shares must hold the other nearly
     # whole: an update that drops passages and writes between the kept ones is a version.
-    need = m.inside if min(f.density_a, f.density_o) >= m.min_density else m.interleaved_inside
+    interleaved = min(f.density_a, f.density_o) < m.min_density
+    need = m.interleaved_inside if interleaved else m.inside
     inside, holds = f.inside_a >= need, f.inside_o >= need
     if inside and holds:
-        return NEAR_DUPLICATE
+        return NEAR_DUPLICATE, "both_inside"
     if holds:
-        return EXPANDED
+        return EXPANDED, "holds_interleaved" if interleaved else "holds"
     if inside:
-        return EXCERPT
+        return EXCERPT, "inside_interleaved" if interleaved else "inside"
     if max(f.inside_a, f.inside_o) >= m.version_min:
-        return VERSION
-    return None
+        return VERSION, "core_interleaved" if interleaved else "core"
+    return None, "little_shared"
 
 
 #: (later, earlier, relation) of a verified pair, texts by row
