@@ -1,0 +1,63 @@
+"""Lines that are not an article's text are recognised from their form, in one text or a batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from dedup.fingerprint import fingerprint
+from dedup.nontext import nontext_paragraphs
+from dedup.text import prepare
+
+NOT_TEXT = [
+    "(AP Photo/Jane Doe)",
+    "A delegate speaks in Lisbon, Tuesday, March 3, 2026. (AP Photo/Ana Brito, File)",
+    "A trader waits in Porto, Monday, March 2, 2026. (Jane Doe/Reuters)",
+    "Officials arrive for a meeting in Madrid, Friday, March 6, 2026.",
+    "FILE - In this March 2, 2026, file photo, the minister arrives for a meeting in Lisbon.",
+    "Photo: Jane Doe, AP",
+    "Image 3 of 7",
+    "1 / 7",
+    "By Staff and wire reports",
+    "From wire services",
+    "This story was originally published by Reuters.",
+    "Reporting by Jane Doe; Editing by John Roe",
+    "Related: Markets wrap for March 5, 2026",
+    "Read more",
+    "Read the full story",
+    "More: Talks on the harbour strike resume",
+    "ADVERTISEMENT",
+    "Story continues below",
+    "Sign up for our morning newsletter.",
+    "Copyright 2026 The Associated Press. All rights reserved.",
+    "\u00a9 2026 Harbor News",
+    "This material may not be published, broadcast, rewritten or redistributed.",
+    "Reuters | Updated March 11, 2026",
+    "window._taboola = window._taboola || []; _taboola.push({ mode: 'thumbnails-c' });",
+]
+TEXT = [
+    "The council said on Tuesday it would reopen the ferry terminal by the end of the month.",
+    "More than 100 workers joined the strike at the port, the union said.",
+    "By the end of the week, prices had fallen by a fifth, traders said.",
+    "Photographers waited outside the court for the minister, who did not speak to reporters.",
+    "The company said it had paid 3.5 billion dlrs for the unit, which makes solar panels.",
+    "Ferry services will resume on Monday, March 9, 2026, the operator said in a statement on its website "
+    "after a week of talks with the union and the harbour board, which had asked for more staff.",
+]
+
+
+@pytest.mark.parametrize("line", NOT_TEXT)
+def test_each_kind_of_non_text_line_is_recognised(line: str) -> None:
+    assert nontext_paragraphs(prepare(f"{line}\n{TEXT[0]}")) == [0]
+
+
+@pytest.mark.parametrize("line", TEXT)
+def test_sentences_of_news_are_text(line: str) -> None:
+    assert nontext_paragraphs(prepare(line)) == []
+
+
+def test_a_batch_gives_non_text_lines_no_anchors_and_the_text_around_them_all_of_its() -> None:
+    body = "\n\n".join(TEXT)
+    dressed = "\n\n".join([NOT_TEXT[0], *TEXT[:3], *NOT_TEXT[5:12], *TEXT[3:], *NOT_TEXT[18:]])
+    fp = fingerprint([body, dressed])
+    plain, with_junk = (set(fp.anchors_of(i)[0].tolist()) for i in (0, 1))
+    assert plain and plain == with_junk  # the junk lines added no anchor, the text lost none
