@@ -362,6 +362,12 @@ def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
     return np.unique(_word_hashes(w.data, w.starts, w.ends))
 
 
+def _among(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Which of `values` are in the sorted, non-empty `table` (a binary search each)."""
+    pos = np.minimum(np.searchsorted(table, values), table.size - 1)
+    return table[pos] == values
+
+
 def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
     """Mask over the lines of `w.data`: which are not text (dedup.nontext)."""
     n_lines = int(np.count_nonzero(w.data == 10))
@@ -370,8 +376,8 @@ def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
     if wh.size:
         head = np.ones(wh.size, dtype=bool)
         head[1:] = w.line[1:] != w.line[:-1]
-        first[w.line[head]] = np.isin(wh[head], _hashes_of(tuple(FIRST_WORDS)))
-        hinted[w.line[np.isin(wh, _hashes_of(tuple(HINT_WORDS)))]] = True
+        first[w.line[head]] = _among(wh[head], _hashes_of(tuple(FIRST_WORDS)))
+        hinted[w.line[_among(wh, _hashes_of(tuple(HINT_WORDS)))]] = True
     return nontext_lines(w.data, first, hinted)
 
 

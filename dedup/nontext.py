@@ -70,6 +70,23 @@ HINT_WORDS = (
     "window document function var googletag adsbygoogle push "
     "monday tuesday wednesday thursday friday saturday sunday"
 ).split()
+#: Parts of the lines that `_CONTAINS` matches without a credit or a year at their end.
+_STRONG = (
+    "copyright",
+    "\u00a9",
+    "(c)",
+    "reserved",
+    "may not be",
+    "window.",
+    "document.",
+    "function",
+    "var ",
+    "googletag",
+    "adsbygoogle",
+    ".push(",
+    "getty",
+    "photo",
+)
 #: First words of the paragraphs that `_PREFIX` can match (a paragraph starting with a digit is
 #: checked too).
 FIRST_WORDS = (
@@ -124,10 +141,17 @@ def nontext_lines(data: np.ndarray, first_words: np.ndarray, hinted: np.ndarray)
     raw = data.tobytes()
     for k in np.flatnonzero(by_prefix | (hinted & short)).tolist():
         line = raw[starts[k] : ends[k]].decode("utf-8", "replace")
-        out[k] = bool(
-            (by_prefix[k] and _PREFIX.fullmatch(line)) or (hinted[k] and _CONTAINS.fullmatch(line.strip()))
-        )
+        out[k] = bool((by_prefix[k] and _PREFIX.fullmatch(line)) or (hinted[k] and _contains(line.strip())))
     return out
+
+
+def _contains(line: str) -> bool:
+    """`_CONTAINS.fullmatch(line)`, skipped where a plain test shows it cannot match: every pattern
+    but the licence, copyright and script ones needs the line to end with a credit or a year."""
+    tail = line.rstrip(" .")
+    if not (tail.endswith(")") or tail[-4:].isdigit() or any(k in line for k in _STRONG)):
+        return False
+    return _CONTAINS.fullmatch(line) is not None
 
 
 def nontext_paragraphs(prepared: str) -> list[int]:
