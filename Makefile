@@ -20,7 +20,7 @@ test: $(VENV)/.installed-test
 DATA ?= ../shared/data
 
 eval: $(VENV)/.installed-test
-	$(BIN)/python -m benches.dedup_quality $(DATA)/syndication-dev --out docs/benchmarks.md
+	$(BIN)/python -m benches.dedup_quality $(DATA)/syndication-dev --dev2 $(DATA)/syndication-dev2 --out docs/benchmarks.md
 
 eval-extract: $(VENV)/.installed-test
 	$(BIN)/python -m benches.extraction $(DATA)/extraction/scrapinghub-aeb $(DATA)/extraction/readability-pages --hostile
