@@ -4,6 +4,7 @@
     copydesk run [SOURCE...] [--sources-file F] [--out URI]    the pipeline over feeds, sitemaps,
                                               URL lists, WARCs, folders, and a sources file's publishers
     copydesk dedup INPUT --out DIR            dedup an existing JSONL/Parquet table of texts (no Prefect)
+    copydesk explain A B [--input PATH | --out DIR]    why two articles are, or are not, grouped
     copydesk backfill SOURCE... --start D --end D [--out URI]    past days, one at a time
     copydesk serve [SOURCE...] [--out URI] [--cron EXPR]         the deployments, on a schedule
     copydesk recluster --start D --end D [--out URI]             group a date range again
@@ -26,7 +27,7 @@ import sys
 from collections.abc import Sequence
 
 from common.errors import CopydeskError
-from flows.cli import dedup, demo, maintenance, report, run
+from flows.cli import dedup, demo, explain, maintenance, report, run
 from flows.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_BUSY,
@@ -42,7 +43,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_BUSY", "EXIT_FAILED", "BadSettings", "main"]
 #: Commands that show their progress (flows.progress_display): a bar on a terminal, log lines otherwise.
 LONG_COMMANDS = frozenset({"demo", "run", "dedup", "backfill", "reextract", "recluster"})
 #: The command modules, in the order `copydesk --help` lists them.
-COMMAND_GROUPS = (demo, run, dedup, maintenance, report)
+COMMAND_GROUPS = (demo, run, dedup, explain, maintenance, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

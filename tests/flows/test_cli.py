@@ -222,3 +222,33 @@ def test_command_modules_import_only_the_shared_helpers_of_the_cli() -> None:
                 offences.append(f"{path.name} imports {module}")
     assert offences == []
     assert len(flows.cli.COMMAND_GROUPS) == len(list(folder.glob("*.py"))) - 2  # all but __init__, _common
+
+
+def test_explain_says_why_two_articles_are_grouped_from_the_stored_clusters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    explainer = (
+        "What does this mean for riders? Fares stay the same until April, when the board reviews them, "
+        "and the new timetable for the northern routes is published on the council's website next week "
+        "together with a map of the school crossings and the road repairs planned for the spring."
+    )
+    rows = [*ROWS, {"id": "d", "text": f"Photo: Jane Doe, AP\n\n{STORY}\n\n{explainer}", "source": "ledger"}]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out"
+    assert main(["dedup", str(source), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["explain", "a", "d", "--input", str(source), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Relation: expanded" in text and f"Grouped: yes, cluster {clusters_of(out)['a'][0]}" in text
+    assert "[   not text] Photo: Jane Doe, AP" in text and f"[        own] {explainer[:60]}" in text
+    assert main(["explain", "a", "c", "--input", str(source)]) == 0
+    assert "Relation: none (distinct)" in capsys.readouterr().out
+
+
+def test_explain_of_an_unknown_id_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", ROWS)
+    assert main(["explain", "a", "nope", "--input", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nope" in err
