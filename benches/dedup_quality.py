@@ -250,8 +250,8 @@ def render(
         + row("unrelated stories wrongly joined", "singletons_wrongly_joined")
         + neg_rows
         + row("seconds", "seconds")
-        + "\n*Hardened* (`benches.dedup_quality.harden`) is the dev set with what the held-out sets are said to "
-        "have and the dev set lacks: every source prints a ~90-word footer of its own under each "
+        + "\n*Hardened* (`benches.dedup_quality.harden`) is the dev set with what the held-out sets "
+        "are said to have and the dev set lacks: every source prints a ~90-word footer of its own under each "
         'article, and each article carries an ad line and two "Related:" headlines inside its body. '
         "With boilerplate stripping off (`boilerplate_min_texts` above any source's size) the hardened "
         f"set scores F1 {unstripped['f1']:.4f}.\n\n"

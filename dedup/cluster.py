@@ -1,6 +1,6 @@
 """Clusters from verified links: an original and every copy of it, copies of copies included.
 
-A cluster is a connected component over copy links (DESIGN.md): a chain of live-page snapshots,
+A cluster is a connected component over copy links: a chain of live-page snapshots,
 each inside the next, is one cluster, and so is a family of outlets running several write-throughs
 of one wire story. `version` links are kept but join nothing.
 

@@ -2,7 +2,7 @@
 
 Real reprints carry them in the body: an outlet runs its own photo with its own caption, its own
 "Related:"/"Read more" lines, gallery and video widgets, the wire's copyright line. They are not
-text (DESIGN.md, "How the relations are judged"): two copies of one story carry different ones, and
+text (a copy is judged on its body alone): two copies of one story carry different ones, and
 two unrelated stories of one wire carry the same ones. Per-source boilerplate (dedup.boilerplate)
 learns the lines one source repeats; this module recognises the kinds of line that no text is
 made of, whoever prints them, from their form alone, so a caption printed once is caught too.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from dedup.explain import BOILERPLATE, NOT_TEXT, OWN, SHARED, explain, render
 from dedup.records import Doc
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""The structures real outlets' copies take, each judged by DESIGN.md's rules, on short texts.
+"""The structures real outlets' copies take, each judged by the rules of dedup/verify.py, on short texts.
 
 Stories come from the project's synthetic writer (`planted_corpus`); captions, credits, licence
 lines and link lines are written here as outlets print them.
@@ -13,7 +13,7 @@ import pytest
 
 from dedup.engine import deduplicate
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, ORIGINAL, VERSION, DedupResult, Doc
-from dedup.synth import planted_corpus
+from tests.corpora.planted import planted_corpus
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 AP_LICENCE = (
