@@ -1,4 +1,4 @@
-"""Verify candidate pairs and name their relation (the judging rules of real reprints), from the sketches only.
+"""Verify candidate pairs and name their relation (the judging rules of real reprints), from sketches.
 
 Judging from the sketches alone, never from which texts happen to be in memory together, keeps the
 decision the same whether a pair meets inside one batch or across runs: order-independence.
