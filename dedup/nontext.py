@@ -31,6 +31,7 @@ import re
 import numpy as np
 
 _MAX_CHARS = 400  # bytes
+_PREFIX_CHARS = 240  # bytes: the longest line a prefix pattern is tried on
 _NEWLINE = 10
 
 # Patterns that begin at the start of the paragraph (cheap: most lines fail on their first word).
@@ -133,7 +134,13 @@ def nontext_lines(data: np.ndarray, first_words: np.ndarray, hinted: np.ndarray)
         return out
     short = (ends - starts) <= _MAX_CHARS
     lead = data[np.minimum(starts, data.size - 1)]
-    by_prefix = short & (first_words | ((lead >= 0x30) & (lead <= 0x39)))
+    length = ends - starts
+    # Caption, byline and link lines are short: a line longer than _PREFIX_CHARS that starts with
+    # "This", "By" or "More" is a sentence, and one that starts with a number and is longer than a
+    # gallery counter ("1 / 7") is too. Neither is read (the fingerprint of most news paragraphs
+    # then runs no pattern at all).
+    digit = (lead >= 0x30) & (lead <= 0x39)
+    by_prefix = (first_words & (length <= _PREFIX_CHARS)) | (digit & (length <= 16))
     hinted = hinted.copy()
     signs = np.flatnonzero((data[:-1] == 0xC2) & (data[1:] == 0xA9))  # U+00A9, the copyright sign
     if signs.size:
