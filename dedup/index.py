@@ -5,9 +5,10 @@ State lives beside the tables it feeds (a local folder or S3 alike):
     <root>/index/<params tag>/sketches/date=YYYY-MM-DD/<batch>.parquet
         article_id, dates, source, content hash, MinHash signature, anchors and their paragraphs
     <root>/index/<params tag>/lookup/seg-<digest>.lookup
-        lookup segments (dedup/lookup.py): the same rows of some sketch files, as flat arrays made
-        for range reads: the anchors and keys packed and sorted (as `Probe` has them, with a fence
-        every 256 entries), id hashes, and each row's signature, anchors and metadata by offset
+        lookup segments (written by dedup/lookup_format.py, read by dedup/lookup.py): the same rows
+        of some sketch files, as flat arrays made for range reads: the anchors and keys packed and
+        sorted (as `Probe` has them, with a fence every 256 entries), id hashes, and each row's
+        signature, anchors and metadata by offset
     <root>/clusters/   one row per article, its current grouping (also the index's membership)
     <root>/links/      verified relations, one file per batch
 
@@ -50,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common.storage import Location, list_files, stable_name, write_partitioned
-from dedup import lookup
+from dedup import lookup_format
 from dedup.boilerplate import Counted, LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import Probe, cross_pairs_parts
 from dedup.cluster_ids import stable_ids, with_cluster_members
@@ -222,7 +223,7 @@ class DedupIndex:
         hist_docs: list[Doc] = []
         hist_fps: list[Fingerprints] = []
         extra = sorted(wanted - met_ids)
-        hashes = lookup.id_hashes(extra)
+        hashes = lookup_format.id_hashes(extra)
         for part, (part_docs, part_fp) in zip(parts, met, strict=True):
             hist_docs.extend(part_docs)
             hist_fps.append(part_fp)
@@ -265,7 +266,7 @@ class DedupIndex:
             table = docs_to_sketches(part, fp.take(rows))
             write_partitioned(table, self.sketches, partition_col="date", file_stem=stem)
             file_of_row[start : start + len(part)] = file_numbers(table, stem, files)
-            metas.append(lookup.meta_blobs(table))
+            metas.append(lookup_format.meta_blobs(table))
         if docs:
             self.segments.write(list(files), file_of_row, docs, fp, metas, probe=probe, lines=lines)
 
@@ -344,7 +345,7 @@ class DedupIndex:
         write_partitioned(table, self.sketches, partition_col="date", file_stem=stem)
         files: dict[str, int] = {}
         file_of_row = file_numbers(table, stem, files)
-        self.segments.write(list(files), file_of_row, new, fp_new, [lookup.meta_blobs(table)])
+        self.segments.write(list(files), file_of_row, new, fp_new, [lookup_format.meta_blobs(table)])
         self.segments.compact()
 
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.storage import Location, delete_files, list_files
-from dedup import lookup
+from dedup import lookup, lookup_format
 from dedup.boilerplate import LineCounts, source_keys
 from dedup.candidates import HistoryPart, Probe
 from dedup.fingerprint import Fingerprints
@@ -73,7 +73,7 @@ class Segments:
     def opened(self) -> list[lookup.Segment]:
         """The lookup segments in the store, largest first (opened once per process)."""
         view = self.view()
-        paths = list_files(self.folder, suffix=lookup.SUFFIX)
+        paths = list_files(self.folder, suffix=lookup_format.SUFFIX)
         for path in set(view.lookups) - set(paths):
             del view.lookups[path]
         for path in paths:
@@ -93,11 +93,13 @@ class Segments:
         lines: LineCounts | None = None,
     ) -> lookup.Segment:
         """Write a lookup segment over these sketch files (row i of `fp` is docs[i]) and open it."""
-        offsets, meta = lookup.concat_meta([(m[1], m[2]) for m in metas])
-        ids = lookup.id_hashes([d.id for d in docs])
+        offsets, meta = lookup_format.concat_meta([(m[1], m[2]) for m in metas])
+        ids = lookup_format.id_hashes([d.id for d in docs])
         lines = lines if lines is not None else LineCounts.of(fp, source_keys(docs), min_texts=1)
-        data = lookup.SegmentData(files, file_of_row, ids, fp, metas[0][0], offsets, meta, lines)
-        path = lookup.write_segment(self.folder, data, index_keys=self.params.match.index_keys, probe=probe)
+        data = lookup_format.SegmentData(files, file_of_row, ids, fp, metas[0][0], offsets, meta, lines)
+        path = lookup_format.write_segment(
+            self.folder, data, index_keys=self.params.match.index_keys, probe=probe
+        )
         seg = lookup.Segment.open(self.folder.fs, path)
         self.view().lookups[path] = seg
         return seg
@@ -109,7 +111,9 @@ class Segments:
         table = pa.concat_tables(tables, promote_options="default")
         docs, fp = sketches_to_docs(table, self.params.minhash.num_perm)
         file_of_row = np.repeat(np.arange(len(paths), dtype=np.int32), [t.num_rows for t in tables])
-        return self.write([self.rel(p) for p in paths], file_of_row, docs, fp, [lookup.meta_blobs(table)])
+        return self.write(
+            [self.rel(p) for p in paths], file_of_row, docs, fp, [lookup_format.meta_blobs(table)]
+        )
 
     def uncovered(self) -> list[str]:
         """The sketch files that no lookup segment covers."""
@@ -126,7 +130,7 @@ class Segments:
         stored = {self.rel(p) for p in files}
         covered: set[str] = set()
         found: set[str] = set()
-        hashes = lookup.id_hashes(ids)
+        hashes = lookup_format.id_hashes(ids)
         for seg in self.opened():
             covered.update(seg.files)
             rows = seg.rows_of(hashes)
@@ -173,7 +177,7 @@ class Segments:
         for tier in tiers.values():
             if len(tier) < _MERGE_AT:
                 continue
-            merged = lookup.SegmentData.concat([s.read_all() for s in tier])
-            path = lookup.write_segment(self.folder, merged, index_keys=self.params.match.index_keys)
+            merged = lookup_format.SegmentData.concat([s.read_all() for s in tier])
+            path = lookup_format.write_segment(self.folder, merged, index_keys=self.params.match.index_keys)
             self.view().lookups[path] = lookup.Segment.open(self.folder.fs, path)
             delete_files(self.folder, [s.path for s in tier if s.path != path])

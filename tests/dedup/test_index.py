@@ -165,10 +165,11 @@ def test_fresh_processes_and_merged_segments_give_the_clusters_of_one_pass(
     import dedup.index as index_module
     import dedup.lookup as lookup_module
     import dedup.segments as segments_module
+    from dedup import lookup_format
 
     monkeypatch.setattr(segments_module, "_MERGE_AT", 3)  # merge the batches' segments early
     monkeypatch.setattr(lookup_module, "_WHOLE", 0)  # read by range, a few entries a page
-    monkeypatch.setattr(lookup_module, "FENCE", 4)
+    monkeypatch.setattr(lookup_format, "FENCE", 4)
     monkeypatch.setattr(lookup_module, "_GAP", 0)
     docs = planted_corpus(150, copy_rate=0.6, seed=22).docs
     shuffled = list(docs)

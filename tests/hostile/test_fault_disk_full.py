@@ -16,7 +16,7 @@ import pytest
 
 from common import storage as dataset
 from common.storage import StorageError, resolve
-from dedup import lookup
+from dedup import lookup, lookup_format
 from dedup.index import DedupIndex, clear_cache
 from tests.corpora.planted import planted_corpus
 from tests.hostile.kill_runs import rows
@@ -47,7 +47,7 @@ def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
         real(tmp, target)
 
     monkeypatch.setattr(dataset, "commit_local", no_space)
-    monkeypatch.setattr(lookup, "commit_local", no_space)
+    monkeypatch.setattr(lookup_format, "commit_local", no_space)
     yield disk, lambda: full.__setitem__(0, False)
 
 
@@ -65,7 +65,7 @@ def test_a_full_disk_fails_cleanly_and_the_update_finishes_once_there_is_room(
     for path in visible:
         if path.suffix == ".parquet":
             pq.read_metadata(path)  # whole
-        if path.suffix == lookup.SUFFIX:
+        if path.suffix == lookup_format.SUFFIX:
             lookup.Segment.open(resolve(str(out)).fs, str(path))  # whole
     make_room()  # type: ignore[operator]
     clear_cache()

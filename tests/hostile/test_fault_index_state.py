@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from common.storage import list_files, resolve
-from dedup import lookup
+from dedup import lookup_format
 from dedup.errors import IndexStateError
 from dedup.index import DedupIndex, clear_cache
 from dedup.records import Doc
@@ -20,7 +20,7 @@ from tests.corpora.planted import planted_corpus
 
 
 def _segments(index: DedupIndex) -> list[str]:
-    return list_files(index.lookup, suffix=lookup.SUFFIX)
+    return list_files(index.lookup, suffix=lookup_format.SUFFIX)
 
 
 def _indexed(tmp_path: Path, n: int = 40) -> tuple[DedupIndex, list[Doc], list[Doc]]:
@@ -70,7 +70,7 @@ def test_a_segment_write_that_dies_leaves_nothing_under_its_name(tmp_path: Path)
             return pa.py_buffer(data)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(lookup, "pa", Dying())
+        mp.setattr(lookup_format, "pa", Dying())
         with pytest.raises(KeyboardInterrupt):
             index.update(rest, run_id="two")
     assert Dying.calls == 3
