@@ -17,12 +17,10 @@ from flows.lease import (
     LeaseBusy,
     LeaseInfo,
     LeaseLost,
-    LocalLeaseStore,
-    S3LeaseStore,
     hold,
-    store_for,
     sweep_leftovers,
 )
+from flows.lease_store import LocalLeaseStore, S3LeaseStore, store_for
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from flows.lease import Lease, store_for
+from flows.lease import Lease
+from flows.lease_store import store_for
 from tests.flows.flows_helpers import DAYS, FIRST_DAY, Backfilled, PlantedWarc, cluster_partition
 
 LAST = FIRST_DAY + timedelta(days=DAYS - 1)

@@ -17,11 +17,9 @@ from flows.lease import (
     LeaseError,
     LeaseInfo,
     LeaseLost,
-    LocalLeaseStore,
-    StoreIgnoresConditions,
     hold,
-    store_for,
 )
+from flows.lease_store import LocalLeaseStore, StoreIgnoresConditions, store_for
 from tests.hostile.fault_proxy import Fault, FaultProxy
 from tests.hostile.state_helpers import moto_endpoint, new_bucket, proxy
 

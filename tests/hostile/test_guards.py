@@ -65,7 +65,7 @@ def test_one_s3_endpoint_for_inputs_and_outputs(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://aws-variable:9000")
     monkeypatch.setenv("COPYDESK_S3_ENDPOINT_URL", "http://copydesk-setting:9000")
     assert s3_endpoint() == "http://copydesk-setting:9000"
-    from flows.lease import S3LeaseStore, store_for
+    from flows.lease_store import S3LeaseStore, store_for
 
     store = store_for("s3://bucket/prefix")
     assert isinstance(store, S3LeaseStore)
