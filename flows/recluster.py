@@ -36,10 +36,11 @@ from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
 from flows.backfill import days_between
+from flows.dedup_reads import DEDUP_COLUMNS
 from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
 from flows.runtime import current_run_id, leased, library_log_levels, retrying, settings_with
-from flows.tasks import DEDUP_COLUMNS, TASK_DEFAULTS, first_of_each
+from flows.tasks import TASK_DEFAULTS, first_of_each
 from ingest.tables import read_articles
 
 

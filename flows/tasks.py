@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -23,9 +23,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from common.errors import CopydeskError, is_transient
-from common.storage import Location, read_dataset, resolve, stable_name
+from common.storage import read_dataset, resolve, stable_name
 from dedup.index import DEFAULT_WINDOW_DAYS
 from dedup.records import ORIGINAL
+from flows.dedup_reads import DEDUP_COLUMNS, _article_texts, _first_of_each_id, _unindexed_ids
 from flows.settings import TASK_RETRIES, TASK_RETRY_DELAY_S
 from flows.summary import ClusterNews
 from ingest.archive import RawArchive
@@ -446,52 +447,3 @@ def deduplicate_articles(
 
 #: Unindexed articles taken per index update (`deduplicate_articles`).
 DEDUP_CHUNK_ROWS = 20_000
-
-DEDUP_COLUMNS = [
-    "article_id",
-    "text",
-    "title",
-    "url",
-    "canonical_url",
-    "source",
-    "published_at",
-    "fetched_at",
-    "source_priority",
-]
-
-
-def _article_texts(root: Location, wanted: Mapping[str, str | None]) -> dict[str, str]:
-    """Texts of the given articles, reading only the date partitions they are in."""
-    table = read_articles(root, columns=["article_id", "text"], days=wanted.values(), ids=wanted)
-    if table is None:
-        return {}
-    return dict(zip(table["article_id"].to_pylist(), table["text"].to_pylist(), strict=True))
-
-
-def _unindexed_ids(root: Location, known: set[str]) -> Any:
-    """article_id and date of the rows of `articles/` whose ids are not in `known`, oldest day first."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    ids = read_dataset(root.child("articles"), columns=["article_id", "date"])
-    if ids is None:
-        return None
-    new = ids.filter(pc.invert(pc.is_in(ids["article_id"], value_set=pa.array(sorted(known), pa.string()))))
-    if new.num_rows == 0:
-        return None
-    new = new.set_column(1, "date", pc.cast(new["date"], pa.string()))
-    return new.sort_by([("date", "ascending"), ("article_id", "ascending")])
-
-
-def _first_of_each_id(table: Any, root: Location) -> Any:
-    """Rows of `table` with the first occurrence of each article id (a store written by two runs at once)."""
-    ids = table.column("article_id").to_pylist()
-    first: dict[str, int] = {}
-    for i, key in enumerate(ids):
-        first.setdefault(key, i)
-    if len(first) == len(ids):
-        return table
-    get_run_logger().warning(
-        "%d duplicate article rows under %s ignored", len(ids) - len(first), root.child("articles").uri
-    )
-    return table.take(sorted(first.values()))
