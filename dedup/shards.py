@@ -14,19 +14,8 @@ import pyarrow as pa
 
 from common.storage import Location, StorageError, resolve
 from dedup.errors import InputError
-from dedup.inputs import (
-    ID_ALIASES,
-    OPTIONAL_INT,
-    OPTIONAL_TEXT,
-    OPTIONAL_TIME,
-    REQUIRED,
-    _checked_batch,
-    _format_of,
-    _input_files,
-    _jsonl_tables,
-    _normalise,
-    _rebatch,
-)
+from dedup.input_parse import ID_ALIASES, OPTIONAL_INT, OPTIONAL_TEXT, OPTIONAL_TIME, REQUIRED, _normalise
+from dedup.inputs import _checked_batch, _format_of, _input_files, _jsonl_tables, _rebatch
 from dedup.records import Doc
 
 
