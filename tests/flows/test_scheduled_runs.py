@@ -15,7 +15,7 @@ import duckdb
 
 from flows.cli import EXIT_BAD_INPUT, main
 from flows.summary import RunSummary
-from ingest.fetch import DEFAULT_USER_AGENT
+from ingest.fetch_config import DEFAULT_USER_AGENT
 from ingest.urls import article_id_for
 from tests.flows.local_site import LocalSite, Route, Serving, page_html, rss, sitemap, story
 
