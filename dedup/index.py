@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -155,12 +155,16 @@ class DedupIndex:
         # Boilerplate is what a source repeats across the window: the history's lines and the batch's.
         lines: list[Counted] = [p.seg for p in parts]
         lines.append(LineCounts.of(fp_new, source_keys(new), min_texts=1))
-        met = self._met(parts, new, fp_new, lines)
+        min_texts = self.params.match.boilerplate_min_texts
+        clean_new = strip_boilerplate(new, fp_new, min_texts, lines)
+        met = self._met(parts, clean_new)
         previous = self._membership()
         hist_docs, hist_fp = self._with_their_clusters(parts, met, previous)
         sub_docs = hist_docs + new
-        min_texts = self.params.match.boilerplate_min_texts
-        sub_fp = strip_boilerplate(sub_docs, Fingerprints.concat([*hist_fp, fp_new]), min_texts, lines)
+        sub_fp = clean_new
+        if hist_docs:  # stripping goes row by row for the same counts: the batch's rows are done
+            clean_hist = strip_boilerplate(hist_docs, Fingerprints.concat(hist_fp), min_texts, lines)
+            sub_fp = _joined_stripped(clean_hist, clean_new)
         result = group(sub_docs, sub_fp, self.params)
         self._fill_added_text(result, sub_docs, sub_fp, previous)
         assignments = result.assignments
@@ -198,11 +202,9 @@ class DedupIndex:
         hi = _shift_day(max(dated), self.window) if dated else date.max
         return self.segments.window(lo, hi)
 
-    def _met(
-        self, parts: list[Part], new: list[Doc], fp_new: Fingerprints, lines: list[Counted]
-    ) -> list[tuple[list[Doc], Fingerprints]]:
-        """The history rows that share candidate pairs with the batch, read by row, per part."""
-        clean_new = strip_boilerplate(new, fp_new, self.params.match.boilerplate_min_texts, lines)
+    def _met(self, parts: list[Part], clean_new: Fingerprints) -> list[tuple[list[Doc], Fingerprints]]:
+        """The history rows that share candidate pairs with the batch (`clean_new`: its fingerprints
+        without boilerplate), read by row, per part."""
         probe = Probe.of(clean_new, self.params.match.index_keys)
         pairs = cross_pairs_parts([p.history() for p in parts], probe, clean_new, self.params.match)
         ends = np.cumsum([p.seg.rows for p in parts])
@@ -347,6 +349,19 @@ class DedupIndex:
         file_of_row = file_numbers(table, stem, files)
         self.segments.write(list(files), file_of_row, new, fp_new, [lookup_format.meta_blobs(table)])
         self.segments.compact()
+
+
+def _joined_stripped(first: Fingerprints, then: Fingerprints) -> Fingerprints:
+    """Two stripped fingerprints one after the other, with their boilerplate masks (which
+    `Fingerprints.concat` drops: `group` would strip again what comes without one)."""
+    joined = Fingerprints.concat([first, then])
+    if joined.para_keys is None:
+        return joined
+    masks = [
+        p.boiler if p.boiler is not None else np.zeros(0 if p.para_keys is None else p.para_keys.size, bool)
+        for p in (first, then)
+    ]
+    return replace(joined, boiler=np.concatenate(masks))
 
 
 def _cluster_ids_of(previous: pa.Table, docs: Sequence[Doc]) -> dict[str, str]:

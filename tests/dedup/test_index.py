@@ -5,10 +5,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from common.storage import resolve
 from dedup.engine import deduplicate
+from dedup.fingerprint import Fingerprints
 from dedup.index import DedupIndex
 from dedup.records import Doc
 from tests.corpora.planted import planted_corpus
@@ -125,6 +127,31 @@ def test_links_are_written_once_and_added_text_survives_regrouping(tmp_path: Pat
         f"select article_id, other_id, count(*) from read_parquet('{links_glob}') group by all"
     ).fetchall()
     assert links and all(n == 1 for _, _, n in links)
+
+
+def test_each_row_of_a_batch_is_stripped_of_boilerplate_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is stripped before it is matched and not again when it is regrouped with the
+    history it met; nor is anything stripped again by the grouping (a dropped boilerplate mask)."""
+    import dedup.boilerplate
+
+    corpus = planted_corpus(40, copy_rate=1.0, seed=9)
+    originals = [d for d in corpus.docs if corpus.kind[d.id] == "original"]
+    copies = [d for d in corpus.docs if corpus.kind[d.id] != "original"]
+    index = DedupIndex(resolve(str(tmp_path)))
+    index.update(originals, run_id="one")
+    stripped: list[int] = []
+    real = dedup.boilerplate.strip
+
+    def counted(fp: Fingerprints, boiler: np.ndarray, *, in_place: bool = False) -> Fingerprints:
+        stripped.append(len(fp))
+        return real(fp, boiler, in_place=in_place)
+
+    monkeypatch.setattr(dedup.boilerplate, "strip", counted)
+    update = index.update(copies, run_id="two")
+    assert len(update.assignments) > len(copies)  # the history met is regrouped with the batch
+    assert sum(stripped) == len(update.assignments)  # every row regrouped, stripped once
 
 
 def test_sketches_carry_priority_and_old_files_without_it_still_read() -> None:
