@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from flows.prefect_env import configure
+from tests.s3_server import ENDPOINT_SETTINGS, FAKE_CREDENTIALS, client, moto_server, reset
 
 # A throwaway PREFECT_HOME: tests never touch ./copydesk-data or ~/.prefect.
 _PREFECT_ROOT = tempfile.mkdtemp(prefix="copydesk-tests-")
@@ -53,3 +54,33 @@ def dask_cluster() -> Iterator[str]:
         ) as cluster,
     ):
         yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """One moto S3 server on 127.0.0.1 for the session: its endpoint URL. Nothing in the
+    environment: tests take it through `moto_endpoint` or `s3_endpoint`."""
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def moto_endpoint(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's S3 server, with the fake credentials in the environment and no default
+    endpoint there: clients are given the endpoint (or a fault proxy's in front of it), and a
+    test makes its own bucket (`tests.s3_server.new_bucket`)."""
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    for key in ENDPOINT_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+    return s3_server
+
+
+@pytest.fixture
+def s3_endpoint(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's S3 server as every client's default endpoint (AWS_ENDPOINT_URL), the fake
+    credentials, and nothing on it but an empty bucket `news`."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    reset(moto_endpoint)  # earlier tests' buckets, `news` among them, go
+    client(moto_endpoint).create_bucket(Bucket="news")
+    return moto_endpoint

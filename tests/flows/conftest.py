@@ -1,7 +1,6 @@
 """Fixtures of the flow tests.
 
 - `demo_run`: the pipeline run twice over the demo newsroom into one folder (session-scoped).
-- `s3_endpoint`: a real S3-compatible server (moto) on 127.0.0.1 with an empty bucket `news`.
 - `planted_warc`: a WARC of news pages with planted copies spread over ten days (session-scoped),
   and `clean_backfill`: those ten days backfilled once, uninterrupted, into a folder.
 - `subprocess_env`: the environment for a `copydesk` subprocess reporting to the test API.
@@ -43,31 +42,6 @@ def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
         yield DemoRun(
             out, site.expected(), first, second, after_first, after_second, requests_first, requests_second
         )
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A real S3-compatible server (moto) on 127.0.0.1 with an empty bucket `news`."""
-    import boto3
-    import httpx
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for key, value in {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    # moto keeps its state per process, not per server: start from nothing.
-    httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="news")
-    yield endpoint
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +19,7 @@ from flows.lease import (
     sweep_leftovers,
 )
 from flows.lease_store import LocalLeaseStore, S3LeaseStore, store_for
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """One moto S3 server for the module (a bucket per test keeps them apart)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            mp.setenv(key, value)
-        yield f"http://{host}:{port}"
-    server.stop()
+from tests.s3_server import new_bucket
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -47,12 +27,8 @@ def out(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None
     """An output root (local folder or s3://bucket/prefix) and the S3 endpoint it needs."""
     if request.param == "local":
         return str(tmp_path / "data"), None
-    import boto3
-
     endpoint = request.getfixturevalue("moto_endpoint")
-    bucket = f"lease-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
-    return f"s3://{bucket}/copydesk", endpoint
+    return f"s3://{new_bucket(endpoint, 'lease')}/copydesk", endpoint
 
 
 def lease(out: tuple[str, str | None], holder: str, *, ttl_s: float = 60.0) -> Lease:

@@ -21,9 +21,10 @@ from flows.lease import (
 )
 from flows.lease_store import LocalLeaseStore, StoreIgnoresConditions, store_for
 from tests.hostile.fault_proxy import Fault, FaultProxy
-from tests.hostile.state_helpers import moto_endpoint, new_bucket, proxy
+from tests.hostile.state_helpers import proxy
+from tests.s3_server import new_bucket
 
-__all__ = ["moto_endpoint", "proxy"]
+__all__ = ["proxy"]
 
 ROWS = pa.table({"article_id": ["a", "b"]})
 

@@ -15,9 +15,10 @@ from ingest.tables import write_articles
 from ingest.urls import source_for
 from tests.flows.local_site import Route, Serving, page_html, story
 from tests.hostile.fault_proxy import Fault, FaultProxy
-from tests.hostile.state_helpers import moto_endpoint, new_bucket, proxy
+from tests.hostile.state_helpers import proxy
+from tests.s3_server import new_bucket
 
-__all__ = ["moto_endpoint", "proxy"]
+__all__ = ["proxy"]
 
 CONFIG = FetchConfig(
     user_agent="CopydeskTest/1.0",

@@ -13,9 +13,10 @@ from common.storage import StorageError, read_dataset, resolve, write_file
 from dedup.index import DedupIndex, clear_cache
 from tests.corpora.planted import planted_corpus
 from tests.hostile.fault_proxy import Fault, FaultProxy
-from tests.hostile.state_helpers import moto_endpoint, new_bucket, objects, proxy
+from tests.hostile.state_helpers import proxy
+from tests.s3_server import new_bucket, objects
 
-__all__ = ["moto_endpoint", "proxy"]
+__all__ = ["proxy"]
 
 TABLE = pa.table({"article_id": [f"a{i}" for i in range(2000)], "text": ["word " * 40] * 2000})
 
