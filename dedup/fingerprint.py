@@ -174,11 +174,12 @@ def _join(parts: Sequence[Fingerprints], name: str, consume: bool) -> np.ndarray
 
 def _mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: an avalanching bijection on uint64, element-wise."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    x = x ^ (x >> np.uint64(30))  # a new array: the steps below work in place on it
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def _fmix32(x: np.ndarray) -> np.ndarray:
@@ -224,9 +225,9 @@ def _word_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
 
 def _combine(words: list[np.ndarray]) -> np.ndarray:
     """Shingle hash of k aligned word-hash arrays."""
-    acc: np.ndarray = np.zeros(words[0].shape, dtype=np.uint64)
-    for i, w in enumerate(words):
-        acc = acc + w * np.uint64(_C[i % 4])
+    acc: np.ndarray = words[0] * np.uint64(_C[0])
+    for i, w in enumerate(words[1:], 1):
+        acc += w * np.uint64(_C[i % 4])
     return _mix64(acc)
 
 
@@ -304,7 +305,7 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     word_bounds = np.searchsorted(w.doc, np.arange(n_docs + 1))
     hashes = np.frombuffer(
         b"".join(
-            hashlib.sha256(wh[lo:hi].tobytes()).digest() if hi > lo else NO_WORDS
+            hashlib.sha256(wh.data[lo:hi]).digest() if hi > lo else NO_WORDS
             for lo, hi in zip(word_bounds[:-1].tolist(), word_bounds[1:].tolist(), strict=True)
         ),
         dtype="S32",
@@ -313,9 +314,9 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     if n_words >= k:
         # Shingles stay inside their paragraph: a line inserted between two (an ad, a "Related:"
         # headline) changes no shingle of the text around it.
-        pos = np.arange(n_words - k + 1)
-        pos = pos[(w.doc[pos] == w.doc[pos + k - 1]) & (w.para[pos] == w.para[pos + k - 1])]
-        sh = _combine([wh[pos + i] for i in range(k)])
+        m = n_words - k + 1
+        pos = np.flatnonzero((w.doc[:m] == w.doc[k - 1 :]) & (w.para[:m] == w.para[k - 1 :]))
+        sh = _combine([wh[i : i + m] for i in range(k)])[pos]  # every run hashed, then the inside ones kept
         sh_doc, sh_para, sh_line = w.doc[pos], w.para[pos], w.line[pos]
     else:
         sh, sh_doc, sh_para = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -357,15 +358,25 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
 
 
 @lru_cache(maxsize=2)
-def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
+def _hashes_of(words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted word hashes of `words`, and a bitmap of their low 16 bits."""
     w = split_words([" ".join(words)])
-    return np.unique(_word_hashes(w.data, w.starts, w.ends))
+    table = np.unique(_word_hashes(w.data, w.starts, w.ends))
+    bits = np.zeros(1 << 16, dtype=bool)
+    bits[table.astype(np.uint16)] = True
+    return table, bits
 
 
-def _among(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Which of `values` are in the sorted, non-empty `table` (a binary search each)."""
-    pos = np.minimum(np.searchsorted(table, values), table.size - 1)
-    return table[pos] == values
+def _among(values: np.ndarray, words: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Which of `values` are in `words` (`_hashes_of`): the bitmap of low bits rules out almost all
+    at once (the hashes are mixed), a binary search checks the few it lets through."""
+    table, bits = words
+    out = np.take(bits, values.astype(np.uint16))  # astype keeps the low 16 bits
+    maybe = np.flatnonzero(out)
+    if maybe.size:
+        found = values[maybe]
+        out[maybe] = table[np.minimum(np.searchsorted(table, found), table.size - 1)] == found
+    return out
 
 
 def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
