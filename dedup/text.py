@@ -28,6 +28,15 @@ for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
 _WORD_BYTE[0x80:] = True
 
 
+def _word_bytes(data: np.ndarray) -> np.ndarray:
+    """`_WORD_BYTE[data]`, by comparisons (a fifth of the time of the table lookup)."""
+    mask = (data | np.uint8(0x20)) - np.uint8(ord("a")) < np.uint8(26)  # letters, either case
+    mask |= data - np.uint8(ord("0")) < np.uint8(10)
+    mask |= data >= np.uint8(0x80)
+    mask |= data == np.uint8(ord("_"))
+    return mask
+
+
 def prepare(text: str, *, lower: bool = True) -> str:
     """`text` with one paragraph a line: NFKC, optionally lower-cased, hard wraps joined."""
     if not text.isascii():
@@ -59,7 +68,7 @@ class Words:
 
 
 def _word_mask(data: np.ndarray) -> np.ndarray:
-    mask = _WORD_BYTE[data]
+    mask = _word_bytes(data)
     n = data.size
     # Only lead bytes C2, E2 and E3 can start the punctuation cleared here: look at those alone.
     lead = np.flatnonzero(data >= 0xC2)
@@ -89,9 +98,9 @@ def split_words(texts: Sequence[str]) -> Words:
     np.cumsum(lengths, out=doc_start[1:])
     data = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8) if encoded else np.zeros(0, np.uint8)
     mask = _word_mask(data)
-    edges = np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    # Where the mask changes: words start and end by turns (the last byte, a newline, ends any).
+    edges = np.flatnonzero(np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    starts, ends = edges[0::2].copy(), edges[1::2].copy()
     # Words are in order, so a word's text and line come from counting words between the text
     # and line bounds (no cumulative count over every byte).
     newlines = np.flatnonzero(data == _NEWLINE)
