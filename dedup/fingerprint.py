@@ -393,7 +393,8 @@ def _among(values: np.ndarray, words: tuple[np.ndarray, np.ndarray]) -> np.ndarr
 
 def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
     """Mask over the lines of `w.data`: which are not text (dedup.nontext)."""
-    n_lines = int(np.count_nonzero(w.data == 10))
+    ends = np.flatnonzero(w.data == 10)
+    n_lines = ends.size
     first = np.zeros(n_lines, dtype=bool)
     hinted = np.zeros(n_lines, dtype=bool)
     if wh.size:
@@ -401,7 +402,7 @@ def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
         head[1:] = w.line[1:] != w.line[:-1]
         first[w.line[head]] = _among(wh[head], _hashes_of(tuple(FIRST_WORDS)))
         hinted[w.line[_among(wh, _hashes_of(tuple(HINT_WORDS)))]] = True
-    return nontext_lines(w.data, first, hinted)
+    return nontext_lines(w.data, first, hinted, ends)
 
 
 def _paragraph_keys(
