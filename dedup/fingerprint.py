@@ -217,8 +217,12 @@ def _word_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     """64-bit hash of each word `data[start:end]`, all at once: prefix sums of b_j * P^j."""
     n = data.size
     powers, inv = _powers(n)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum((data.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64, out=prefix[1:])
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    terms = prefix[1:]  # b_j + 1, times P^j, summed: in place, no temporary the size of the text
+    np.add(data, np.uint64(1), out=terms, dtype=np.uint64)
+    terms *= powers
+    np.cumsum(terms, out=terms)
     raw = (prefix[ends] - prefix[starts]) * inv[starts]
     return _mix64(raw + (ends - starts).astype(np.uint64) * np.uint64(_C[4]))
 
