@@ -41,7 +41,8 @@ def prepare(text: str, *, lower: bool = True) -> str:
     """`text` with one paragraph a line: NFKC, optionally lower-cased, hard wraps joined."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # a quick scan: replacing "\r\n" costs ~3 us a text even where there is none
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if lower:
         text = text.lower()
     if _BLANK_LINE.search(text):
