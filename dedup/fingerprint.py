@@ -319,7 +319,7 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
         # Shingles stay inside their paragraph: a line inserted between two (an ad, a "Related:"
         # headline) changes no shingle of the text around it.
         m = n_words - k + 1
-        pos = np.flatnonzero((w.doc[:m] == w.doc[k - 1 :]) & (w.para[:m] == w.para[k - 1 :]))
+        pos = np.flatnonzero(w.line[:m] == w.line[k - 1 :])  # one line of the batch: one text's paragraph
         sh = _combine([wh[i : i + m] for i in range(k)])[pos]  # every run hashed, then the inside ones kept
         sh_doc, sh_para, sh_line = w.doc[pos], w.para[pos], w.line[pos]
     else:
