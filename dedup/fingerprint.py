@@ -174,11 +174,12 @@ def _join(parts: Sequence[Fingerprints], name: str, consume: bool) -> np.ndarray
 
 def _mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: an avalanching bijection on uint64, element-wise."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    x = x ^ (x >> np.uint64(30))  # a new array: the steps below work in place on it
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def _fmix32(x: np.ndarray) -> np.ndarray:
@@ -216,17 +217,21 @@ def _word_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     """64-bit hash of each word `data[start:end]`, all at once: prefix sums of b_j * P^j."""
     n = data.size
     powers, inv = _powers(n)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum((data.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64, out=prefix[1:])
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    terms = prefix[1:]  # b_j + 1, times P^j, summed: in place, no temporary the size of the text
+    np.add(data, np.uint64(1), out=terms, dtype=np.uint64)
+    terms *= powers
+    np.cumsum(terms, out=terms)
     raw = (prefix[ends] - prefix[starts]) * inv[starts]
     return _mix64(raw + (ends - starts).astype(np.uint64) * np.uint64(_C[4]))
 
 
 def _combine(words: list[np.ndarray]) -> np.ndarray:
     """Shingle hash of k aligned word-hash arrays."""
-    acc: np.ndarray = np.zeros(words[0].shape, dtype=np.uint64)
-    for i, w in enumerate(words):
-        acc = acc + w * np.uint64(_C[i % 4])
+    acc: np.ndarray = words[0] * np.uint64(_C[0])
+    for i, w in enumerate(words[1:], 1):
+        acc += w * np.uint64(_C[i % 4])
     return _mix64(acc)
 
 
@@ -304,7 +309,7 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     word_bounds = np.searchsorted(w.doc, np.arange(n_docs + 1))
     hashes = np.frombuffer(
         b"".join(
-            hashlib.sha256(wh[lo:hi].tobytes()).digest() if hi > lo else NO_WORDS
+            hashlib.sha256(wh.data[lo:hi]).digest() if hi > lo else NO_WORDS
             for lo, hi in zip(word_bounds[:-1].tolist(), word_bounds[1:].tolist(), strict=True)
         ),
         dtype="S32",
@@ -313,9 +318,9 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     if n_words >= k:
         # Shingles stay inside their paragraph: a line inserted between two (an ad, a "Related:"
         # headline) changes no shingle of the text around it.
-        pos = np.arange(n_words - k + 1)
-        pos = pos[(w.doc[pos] == w.doc[pos + k - 1]) & (w.para[pos] == w.para[pos + k - 1])]
-        sh = _combine([wh[pos + i] for i in range(k)])
+        m = n_words - k + 1
+        pos = np.flatnonzero(w.line[:m] == w.line[k - 1 :])  # one line of the batch: one text's paragraph
+        sh = _combine([wh[i : i + m] for i in range(k)])[pos]  # every run hashed, then the inside ones kept
         sh_doc, sh_para, sh_line = w.doc[pos], w.para[pos], w.line[pos]
     else:
         sh, sh_doc, sh_para = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -338,12 +343,12 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     n_sh = np.bincount(sh_doc, minlength=n_docs).astype(np.int32)
     _signatures(sig, (sh >> np.uint64(32)).astype(np.uint32), n_sh, a, b)
 
-    keep = (sh & np.uint64(0xFFFFFFFF)) < np.uint64(int(params.anchor_rate * (1 << 32)))
-    if sh_line.size:
+    keep = np.flatnonzero((sh & np.uint64(0xFFFFFFFF)) < np.uint64(int(params.anchor_rate * (1 << 32))))
+    if keep.size:
         # Captions, credits, link lines and the like are not text: they give no anchors.
-        keep &= ~_nontext(w, wh)[sh_line]
+        keep = keep[~_nontext(w, wh)[sh_line[keep]]]
     an, an_doc, an_para = sh[keep], sh_doc[keep], sh_para[keep]
-    order = np.lexsort((an, an_doc))
+    order = _doc_major_order(an, an_doc, n_docs)
     an, an_doc, an_para = an[order], an_doc[order], an_para[order]
     first = np.ones(an.size, dtype=bool)
     first[1:] = (an[1:] != an[:-1]) | (an_doc[1:] != an_doc[:-1])
@@ -356,21 +361,44 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     )
 
 
+def _doc_major_order(values: np.ndarray, docs: np.ndarray, n_docs: int) -> np.ndarray:
+    """`np.lexsort((values, docs))` of uint64 `values`: by doc, then value, then position. A least
+    significant digit first radix sort is quicker: stable sorts of 16-bit keys are radix sorts
+    in numpy, the four digits of the value then the doc (lexsort past 65,536 texts)."""
+    if n_docs > 1 << 16:
+        return np.lexsort((values, docs))
+    order = np.argsort(values.astype(np.uint16), kind="stable")  # astype keeps the low 16 bits
+    for shift in (16, 32, 48):
+        order = order[np.argsort((values[order] >> np.uint64(shift)).astype(np.uint16), kind="stable")]
+    return order[np.argsort(docs[order].astype(np.uint16), kind="stable")]
+
+
 @lru_cache(maxsize=2)
-def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
+def _hashes_of(words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted word hashes of `words`, and a bitmap of their low 16 bits."""
     w = split_words([" ".join(words)])
-    return np.unique(_word_hashes(w.data, w.starts, w.ends))
+    table = np.unique(_word_hashes(w.data, w.starts, w.ends))
+    bits = np.zeros(1 << 16, dtype=bool)
+    bits[table.astype(np.uint16)] = True
+    return table, bits
 
 
-def _among(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Which of `values` are in the sorted, non-empty `table` (a binary search each)."""
-    pos = np.minimum(np.searchsorted(table, values), table.size - 1)
-    return table[pos] == values
+def _among(values: np.ndarray, words: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Which of `values` are in `words` (`_hashes_of`): the bitmap of low bits rules out almost all
+    at once (the hashes are mixed), a binary search checks the few it lets through."""
+    table, bits = words
+    out = np.take(bits, values.astype(np.uint16))  # astype keeps the low 16 bits
+    maybe = np.flatnonzero(out)
+    if maybe.size:
+        found = values[maybe]
+        out[maybe] = table[np.minimum(np.searchsorted(table, found), table.size - 1)] == found
+    return out
 
 
 def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
     """Mask over the lines of `w.data`: which are not text (dedup.nontext)."""
-    n_lines = int(np.count_nonzero(w.data == 10))
+    ends = np.flatnonzero(w.data == 10)
+    n_lines = ends.size
     first = np.zeros(n_lines, dtype=bool)
     hinted = np.zeros(n_lines, dtype=bool)
     if wh.size:
@@ -378,7 +406,7 @@ def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
         head[1:] = w.line[1:] != w.line[:-1]
         first[w.line[head]] = _among(wh[head], _hashes_of(tuple(FIRST_WORDS)))
         hinted[w.line[_among(wh, _hashes_of(tuple(HINT_WORDS)))]] = True
-    return nontext_lines(w.data, first, hinted)
+    return nontext_lines(w.data, first, hinted, ends)
 
 
 def _paragraph_keys(
@@ -422,6 +450,7 @@ def _signatures(out: np.ndarray, h32: np.ndarray, n_sh: np.ndarray, a: np.ndarra
     mixed = _fmix32(h32)
     bounds = np.concatenate([[0], np.cumsum(n_sh)])
     docs = np.flatnonzero(n_sh > 0)
+    buf = np.empty((a.size, _MAX_CHUNK), dtype=np.uint32)  # one buffer for every chunk
     i = 0
     while i < docs.size:
         # Take whole documents until the chunk holds about _MAX_CHUNK shingles.
@@ -431,7 +460,11 @@ def _signatures(out: np.ndarray, h32: np.ndarray, n_sh: np.ndarray, a: np.ndarra
         chunk_docs = docs[i:j]
         hi = bounds[chunk_docs[-1] + 1]
         # (num_perm, shingles): each row's reduction runs over contiguous memory.
-        phv = a[:, None] * mixed[None, lo:hi]
+        if hi - lo <= _MAX_CHUNK:
+            phv = buf[:, : hi - lo]
+            np.multiply(a[:, None], mixed[None, lo:hi], out=phv)
+        else:  # one text of more shingles than a chunk
+            phv = a[:, None] * mixed[None, lo:hi]
         phv += b[:, None]
         out[chunk_docs] = np.minimum.reduceat(phv, bounds[chunk_docs] - lo, axis=1).T
         i = j

@@ -120,14 +120,16 @@ _CONTAINS = re.compile(
 )
 
 
-def nontext_lines(data: np.ndarray, first_words: np.ndarray, hinted: np.ndarray) -> np.ndarray:
+def nontext_lines(
+    data: np.ndarray, first_words: np.ndarray, hinted: np.ndarray, ends: np.ndarray | None = None
+) -> np.ndarray:
     """Which lines of `data` (the UTF-8 bytes of prepared texts, each line ending in a newline) are
     not text. Per line, `first_words` says whether its first word is one of `FIRST_WORDS` and
     `hinted` whether it holds one of `HINT_WORDS` (`dedup.fingerprint` finds both for the whole
     batch from the word hashes). Only lines that start with such a word or a digit, or hold a hint
     word or a copyright sign, and are at most `_MAX_CHARS` bytes long are read by the patterns: a
-    handful per text."""
-    ends = np.flatnonzero(data == _NEWLINE)
+    handful per text. `ends`, the newlines' offsets, is found if not given."""
+    ends = np.flatnonzero(data == _NEWLINE) if ends is None else ends
     starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
     out = np.zeros(ends.size, dtype=bool)
     if ends.size == 0:
@@ -142,7 +144,8 @@ def nontext_lines(data: np.ndarray, first_words: np.ndarray, hinted: np.ndarray)
     digit = (lead >= 0x30) & (lead <= 0x39)
     by_prefix = (first_words & (length <= _PREFIX_CHARS)) | (digit & (length <= 16))
     hinted = hinted.copy()
-    signs = np.flatnonzero((data[:-1] == 0xC2) & (data[1:] == 0xA9))  # U+00A9, the copyright sign
+    signs = np.flatnonzero(data[:-1] == 0xC2)
+    signs = signs[data[signs + 1] == 0xA9]  # U+00A9, the copyright sign
     if signs.size:
         hinted[np.searchsorted(ends, signs)] = True
     raw = data.tobytes()
