@@ -10,10 +10,16 @@ holds texts lying in different clusters is looked at closely: the texts it holds
 story (two of them are one story when they are already joined, linked to each other, even as
 versions, or when the parts of the holder they cover overlap), and the holder joins the story that
 covers at least `main_story` of it (an expanded copy with another wire's paragraph appended joins
-its story, not the other wire's), with the texts it holds that stand alone, copied by nobody else
-(a preview of its own new lede, an item of a live page); when no story covers that much (a
-digest), it joins none of them. The links it does not follow become
-`version` links. Every decision reads the links and the sketches only, never the order of input.
+its story, not the other wire's); when no story covers that much (a digest), it joins none of them.
+A cluster all of whose texts the holder holds is a part of it (a preview of its new top, an item of
+its live page), not a story that competes: when only one cluster is more than that, the holder
+joins it with its parts, however much text of its own it adds, and the parts join along with the
+main story otherwise; when every cluster it holds is such a part, those published before it are
+stories and those after it are parts (copied from it). Texts it holds that all make one story join
+it however little of it they cover: there is nothing to bridge. A text that a text unrelated to
+the holder (not linked to it) holds too is no part of either: it could bridge them, so the main
+story decides. The links it does not follow become `version` links. Every decision reads the
+links and the sketches only, never the order of input.
 
 Each member is then reached from its cluster's original by a breadth-first walk over the links
 followed (earliest texts first): the text it was reached from is the one it was matched to, its
@@ -105,12 +111,30 @@ def cluster(
     # outcome does not depend on which holder is looked at first.
     root_of = {t: uf.find(t) for x in pending for t in held[x]}
     members = Counter(uf.find(i) for i in range(n)) if pending else Counter()
-    alone = {t for t, r in root_of.items() if members[r] == 1}
     linked = {(min(a, o), max(a, o)) for a, o, _ in links}
+    holders: dict[int, list[int]] = defaultdict(list)
     for x in pending:
-        keep = _main_story(x, held[x], root_of, linked, fp, main_story)
-        if keep:
-            keep |= {t for t in held[x] if t in alone}
+        for t in held[x]:
+            holders[t].append(x)
+    for x in pending:
+        # A cluster all of whose texts x holds is a part of x (an item of its live page, a
+        # preview of its new top), not another story: when one cluster alone is more than that,
+        # x joins it with its parts. When every cluster is such a part, those published after x
+        # are parts (copied from it) and those before it are stories. That holds only when no text
+        # x holds is also held by a text unrelated to x (not linked to it): such a text could
+        # bridge two stories. Otherwise the main story decides, and x's parts join along.
+        own = [all(h == x or (min(h, x), max(h, x)) in linked for h in holders[t]) for t in held[x]]
+        inside = Counter(root_of[t] for t in held[x])
+        whole = {t for t in held[x] if members[root_of[t]] == inside[root_of[t]]}
+        stories = {root_of[t] for t in held[x]} - {root_of[t] for t in whole}
+        if not stories:
+            stories = {root_of[t] for t in whole if rank[root_of[t]] < rank[x]}
+        if all(own) and len(stories) == 1:
+            keep = set(held[x])
+        else:
+            keep = _main_story(x, held[x], root_of, linked, fp, main_story)
+            if keep:
+                keep |= {t for t, mine in zip(held[x], own, strict=True) if mine and t in whole}
         for t in held[x]:
             if t in keep:
                 uf.union(x, t)
@@ -144,6 +168,8 @@ def _main_story(
             if story[t] != story[u] and ((t, u) in linked or _overlap(inside[t], inside[u])):
                 old, new = max(story[t], story[u]), min(story[t], story[u])
                 story = {k: new if s == old else s for k, s in story.items()}
+    if len(set(story.values())) == 1:  # one story, however much x adds to it: nothing to bridge
+        return set(targets)
     best, best_cover = None, 0.0
     for s in sorted(set(story.values())):
         covered = np.unique(np.concatenate([inside[t] for t in targets if story[t] == s])).size
