@@ -21,6 +21,10 @@ the holder (not linked to it) holds too is no part of either: it could bridge th
 story decides. The links it does not follow become `version` links. Every decision reads the
 links and the sketches only, never the order of input.
 
+A text that holds a copy of V while it is a version of V itself does not join V through that copy:
+when it shares with V a passage beyond the copy of at least `version_min` of V (a write-through
+that kept the paragraphs of V's preview), the link to the copy is not followed.
+
 Each member is then reached from its cluster's original by a breadth-first walk over the links
 followed (earliest texts first): the text it was reached from is the one it was matched to, its
 `copy_of`.
@@ -84,17 +88,23 @@ def holding(a: int, o: int, rel: str) -> tuple[int, int] | None:
 
 
 def cluster(
-    n: int, rank: Sequence[int], links: list[Triple], fp: Fingerprints, main_story: float
+    n: int,
+    rank: Sequence[int],
+    links: list[Triple],
+    fp: Fingerprints,
+    main_story: float,
+    version_min: float = 0.3,
 ) -> Clusters:
-    """Group `n` texts by their verified `links` (later, earlier, relation)."""
+    """Group `n` texts by their verified `links` (later, earlier, relation); `main_story` and
+    `version_min` are those of `MatchParams`."""
     uf = UnionFind(rank)
     held: dict[int, list[int]] = defaultdict(list)
+    dropped = _through_a_version(links, rank, fp, version_min)
     for a, o, rel in links:
         if rel in _MUTUAL:
             uf.union(a, o)
-        elif (h := holding(a, o, rel)) is not None:
+        elif (h := holding(a, o, rel)) is not None and h not in dropped:
             held[h[0]].append(h[1])
-    dropped: set[tuple[int, int]] = set()
     pending = sorted(held)
     changed = True
     while changed:  # holders whose texts all lie in one cluster join it; that may settle others
@@ -146,6 +156,44 @@ def cluster(
         final.append((a, o, VERSION) if h is not None and h in dropped else (a, o, rel))
     roots = np.array([uf.find(i) for i in range(n)], dtype=np.int64)
     return Clusters(roots, _copy_of(n, rank, roots, final), final)
+
+
+def _through_a_version(
+    links: list[Triple], rank: Sequence[int], fp: Fingerprints, beyond: float
+) -> set[tuple[int, int]]:
+    """(holder, held) links that would join a text to its own version through a copy it holds.
+
+    X holds T; V, published before X, holds T too (or T is V's near duplicate); X and V are
+    versions of each other. When X and V share no more than T (two outlets expanded T each their
+    own way), X joins T. When they share a passage beyond T of at least `beyond` of V, X kept V's
+    own text too and is a version of V itself (a write-through that kept the paragraphs of V's
+    preview): following X to T would join X to V, which a version link never does. (Of the two,
+    the later is the one that does not follow: whichever it is, the two stay apart.)
+    """
+    versions: dict[int, list[int]] = defaultdict(list)
+    holds: set[tuple[int, int]] = set()
+    for a, o, rel in links:
+        if rel == VERSION:
+            versions[a].append(o)
+            versions[o].append(a)
+        elif (h := holding(a, o, rel)) is not None:
+            holds.add(h)
+        else:
+            holds.update({(a, o), (o, a)})
+    out: set[tuple[int, int]] = set()
+    for x, t in sorted(holds):
+        if (t, x) in holds or x not in versions:
+            continue
+        for v in versions[x]:
+            if (v, t) not in holds or rank[v] > rank[x]:
+                continue
+            ax, av, at = fp.anchors_of(x)[0], fp.anchors_of(v)[0], fp.anchors_of(t)[0]
+            both = np.intersect1d(ax, av, assume_unique=True)
+            extra = np.setdiff1d(both, at, assume_unique=True).size
+            if av.size and extra >= beyond * av.size:
+                out.add((x, t))
+                break
+    return out
 
 
 def _main_story(

@@ -142,3 +142,15 @@ def test_a_passage_that_two_unrelated_texts_hold_bridges_neither() -> None:
         groups[c].add(article)
     assert cluster["a-with-passage"] == cluster["a"] != cluster["b"] == cluster["b-with-passage"]
     assert cluster["passage"] not in (cluster["a"], cluster["b"])
+
+
+def test_an_update_that_kept_a_preview_of_the_story_does_not_join_the_story_through_it() -> None:
+    story, new = _stories(2, seed=36, words=450)
+    n = len(story)
+    preview = story[:2]
+    # Keeps the preview's paragraphs and more of the story, drops its last quarter, writes its own.
+    update = [*story[:2], new[0], *story[2 : n - n // 4], new[1], new[2]]
+    docs = [_doc("story", story, 0), _doc("preview", preview, 1), _doc("update", update, 3)]
+    cluster, _, links = _run(docs)
+    assert cluster["preview"] == cluster["story"] != cluster["update"]
+    assert ("update", "story", VERSION) in links
