@@ -10,10 +10,20 @@ holds texts lying in different clusters is looked at closely: the texts it holds
 story (two of them are one story when they are already joined, linked to each other, even as
 versions, or when the parts of the holder they cover overlap), and the holder joins the story that
 covers at least `main_story` of it (an expanded copy with another wire's paragraph appended joins
-its story, not the other wire's), with the texts it holds that stand alone, copied by nobody else
-(a preview of its own new lede, an item of a live page); when no story covers that much (a
-digest), it joins none of them. The links it does not follow become
-`version` links. Every decision reads the links and the sketches only, never the order of input.
+its story, not the other wire's); when no story covers that much (a digest), it joins none of them.
+A cluster all of whose texts the holder holds is a part of it (a preview of its new top, an item of
+its live page), not a story that competes: when only one cluster is more than that, the holder
+joins it with its parts, however much text of its own it adds, and the parts join along with the
+main story otherwise; when every cluster it holds is such a part, those published before it are
+stories and those after it are parts (copied from it). Texts it holds that all make one story join
+it however little of it they cover: there is nothing to bridge. A text that a text unrelated to
+the holder (not linked to it) holds too is no part of either: it could bridge them, so the main
+story decides. The links it does not follow become `version` links. Every decision reads the
+links and the sketches only, never the order of input.
+
+A text that holds a copy of V while it is a version of V itself does not join V through that copy:
+when it shares with V a passage beyond the copy of at least `version_min` of V (a write-through
+that kept the paragraphs of V's preview), the link to the copy is not followed.
 
 Each member is then reached from its cluster's original by a breadth-first walk over the links
 followed (earliest texts first): the text it was reached from is the one it was matched to, its
@@ -78,17 +88,23 @@ def holding(a: int, o: int, rel: str) -> tuple[int, int] | None:
 
 
 def cluster(
-    n: int, rank: Sequence[int], links: list[Triple], fp: Fingerprints, main_story: float
+    n: int,
+    rank: Sequence[int],
+    links: list[Triple],
+    fp: Fingerprints,
+    main_story: float,
+    version_min: float = 0.3,
 ) -> Clusters:
-    """Group `n` texts by their verified `links` (later, earlier, relation)."""
+    """Group `n` texts by their verified `links` (later, earlier, relation); `main_story` and
+    `version_min` are those of `MatchParams`."""
     uf = UnionFind(rank)
     held: dict[int, list[int]] = defaultdict(list)
+    dropped = _through_a_version(links, rank, fp, version_min)
     for a, o, rel in links:
         if rel in _MUTUAL:
             uf.union(a, o)
-        elif (h := holding(a, o, rel)) is not None:
+        elif (h := holding(a, o, rel)) is not None and h not in dropped:
             held[h[0]].append(h[1])
-    dropped: set[tuple[int, int]] = set()
     pending = sorted(held)
     changed = True
     while changed:  # holders whose texts all lie in one cluster join it; that may settle others
@@ -105,12 +121,30 @@ def cluster(
     # outcome does not depend on which holder is looked at first.
     root_of = {t: uf.find(t) for x in pending for t in held[x]}
     members = Counter(uf.find(i) for i in range(n)) if pending else Counter()
-    alone = {t for t, r in root_of.items() if members[r] == 1}
     linked = {(min(a, o), max(a, o)) for a, o, _ in links}
+    holders: dict[int, list[int]] = defaultdict(list)
     for x in pending:
-        keep = _main_story(x, held[x], root_of, linked, fp, main_story)
-        if keep:
-            keep |= {t for t in held[x] if t in alone}
+        for t in held[x]:
+            holders[t].append(x)
+    for x in pending:
+        # A cluster all of whose texts x holds is a part of x (an item of its live page, a
+        # preview of its new top), not another story: when one cluster alone is more than that,
+        # x joins it with its parts. When every cluster is such a part, those published after x
+        # are parts (copied from it) and those before it are stories. That holds only when no text
+        # x holds is also held by a text unrelated to x (not linked to it): such a text could
+        # bridge two stories. Otherwise the main story decides, and x's parts join along.
+        own = [all(h == x or (min(h, x), max(h, x)) in linked for h in holders[t]) for t in held[x]]
+        inside = Counter(root_of[t] for t in held[x])
+        whole = {t for t in held[x] if members[root_of[t]] == inside[root_of[t]]}
+        stories = {root_of[t] for t in held[x]} - {root_of[t] for t in whole}
+        if not stories:
+            stories = {root_of[t] for t in whole if rank[root_of[t]] < rank[x]}
+        if all(own) and len(stories) == 1:
+            keep = set(held[x])
+        else:
+            keep = _main_story(x, held[x], root_of, linked, fp, main_story)
+            if keep:
+                keep |= {t for t, mine in zip(held[x], own, strict=True) if mine and t in whole}
         for t in held[x]:
             if t in keep:
                 uf.union(x, t)
@@ -122,6 +156,44 @@ def cluster(
         final.append((a, o, VERSION) if h is not None and h in dropped else (a, o, rel))
     roots = np.array([uf.find(i) for i in range(n)], dtype=np.int64)
     return Clusters(roots, _copy_of(n, rank, roots, final), final)
+
+
+def _through_a_version(
+    links: list[Triple], rank: Sequence[int], fp: Fingerprints, beyond: float
+) -> set[tuple[int, int]]:
+    """(holder, held) links that would join a text to its own version through a copy it holds.
+
+    X holds T; V, published before X, holds T too (or T is V's near duplicate); X and V are
+    versions of each other. When X and V share no more than T (two outlets expanded T each their
+    own way), X joins T. When they share a passage beyond T of at least `beyond` of V, X kept V's
+    own text too and is a version of V itself (a write-through that kept the paragraphs of V's
+    preview): following X to T would join X to V, which a version link never does. (Of the two,
+    the later is the one that does not follow: whichever it is, the two stay apart.)
+    """
+    versions: dict[int, list[int]] = defaultdict(list)
+    holds: set[tuple[int, int]] = set()
+    for a, o, rel in links:
+        if rel == VERSION:
+            versions[a].append(o)
+            versions[o].append(a)
+        elif (h := holding(a, o, rel)) is not None:
+            holds.add(h)
+        else:
+            holds.update({(a, o), (o, a)})
+    out: set[tuple[int, int]] = set()
+    for x, t in sorted(holds):
+        if (t, x) in holds or x not in versions:
+            continue
+        for v in versions[x]:
+            if (v, t) not in holds or rank[v] > rank[x]:
+                continue
+            ax, av, at = fp.anchors_of(x)[0], fp.anchors_of(v)[0], fp.anchors_of(t)[0]
+            both = np.intersect1d(ax, av, assume_unique=True)
+            extra = np.setdiff1d(both, at, assume_unique=True).size
+            if av.size and extra >= beyond * av.size:
+                out.add((x, t))
+                break
+    return out
 
 
 def _main_story(
@@ -144,6 +216,8 @@ def _main_story(
             if story[t] != story[u] and ((t, u) in linked or _overlap(inside[t], inside[u])):
                 old, new = max(story[t], story[u]), min(story[t], story[u])
                 story = {k: new if s == old else s for k, s in story.items()}
+    if len(set(story.values())) == 1:  # one story, however much x adds to it: nothing to bridge
+        return set(targets)
     best, best_cover = None, 0.0
     for s in sorted(set(story.values())):
         covered = np.unique(np.concatenate([inside[t] for t in targets if story[t] == s])).size

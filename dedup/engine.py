@@ -155,7 +155,8 @@ def group(
         verified = verify(fp, pairs, rank, params)
         step.advance(len(pairs))
     t2 = time.perf_counter()
-    clusters = cluster(len(docs), rank, verified.links, fp, params.match.main_story)
+    m = params.match
+    clusters = cluster(len(docs), rank, verified.links, fp, m.main_story, m.version_min)
     result = describe(docs, clusters, verified)
     log.info(
         "dedup: %d docs, %d candidate pairs, %d links; candidates %.2fs, verify %.2fs, cluster %.2fs",

@@ -65,19 +65,24 @@ _RULES = {
     "same_text": "the same normalised text: `exact`",
     "too_short": "the shorter text has fewer than {short_words} words and the other is {short_ratio:g} "
     "times as long or more: too short to call a copy (distinct)",
-    "both_inside": "each text has at least {inside:.0%} of itself found in the other: `near_duplicate`",
-    "holds": "at least {inside:.0%} of the earlier text is found in the later one, which adds text of "
-    "its own: the later is `expanded`",
+    "both_inside": "each text is included in the other: `near_duplicate`",
+    "holds": "at least {holds_inside:.0%} of the earlier text is found in the later one, whose own text "
+    "stands above or below what it shares (three-word runs lose about three per copy-edited word: "
+    "that is about 80% of the text): the later is `expanded`",
     "holds_interleaved": "the later text writes its own paragraphs between the ones it shares, and "
     "still holds at least {interleaved_inside:.0%} of the earlier: `expanded`",
-    "inside": "at least {inside:.0%} of the later text is found in the earlier, longer one: `excerpt`",
-    "inside_interleaved": "the texts interleave their own paragraphs with the shared ones, and at "
-    "least {interleaved_inside:.0%} of the later is found in the earlier: `excerpt`",
-    "core": "neither is included (needs {inside:.0%}), but at least {version_min:.0%} of one is found in "
-    "the other and both have text of their own: `version` (linked, never clustered)",
+    "inside": "at least {holds_inside:.0%} of the later text is found in the earlier, longer one, whose "
+    "own text stands above or below it: `excerpt`",
+    "inside_interleaved": "the earlier text writes its own paragraphs between the ones it shares, and "
+    "at least {interleaved_inside:.0%} of the later is found in it: `excerpt`",
+    "core": "neither is included (needs {holds_inside:.0%}), but at least {version_min:.0%} of one is "
+    "found in the other and both have text of their own: `version` (linked, never clustered)",
     "core_interleaved": "their own paragraphs are interleaved with the shared ones, so inclusion needs "
     "{interleaved_inside:.0%}, which neither reaches; at least {version_min:.0%} of one is in the other: "
     "`version` (linked, never clustered)",
+    "core_head": "one text puts its own text on top of the other's lede, of which less than "
+    "{head_kept:.0%} is found in it: a rewritten lede; at least {version_min:.0%} of one is in the "
+    "other: `version` (linked, never clustered)",
     "little_shared": "less than {version_min:.0%} of either is found in the other: distinct",
 }
 
@@ -128,6 +133,8 @@ def _params_dict(params: DedupParams) -> dict[str, float]:
         "short_words": m.short_words,
         "short_ratio": m.short_ratio,
         "inside": m.inside,
+        "holds_inside": m.holds_inside,
+        "head_kept": m.head_kept,
         "interleaved_inside": m.interleaved_inside,
         "version_min": m.version_min,
     }

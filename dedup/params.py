@@ -46,6 +46,14 @@ class MatchParams:
     interruption_anchors: int = 2
     #: Share of a text found in the other (anywhere, in any order) for it to count as included.
     inside: float = 0.8
+    #: Share of a text found in a holder whose found paragraphs stand together for it to be
+    #: included (a near-duplicate still needs `inside` both ways).
+    holds_inside: float = 0.7
+    #: ... and when at most this share of it is paragraphs it lacks entirely (not copy-edited).
+    own_max: float = 0.2
+    #: A holder that puts text on top of the other's first paragraph, of which less than this
+    #: share is found, has rewritten the lede (a version).
+    head_kept: float = 0.7
     #: Found paragraphs that fill less than this share of the span from the first to the last are
     #: interleaved with the text's own ...
     min_density: float = 0.75

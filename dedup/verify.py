@@ -11,17 +11,30 @@ For texts A (the later, the copy under test) and O (the earlier):
   or two inside a paragraph costs nothing). Where the other text's own material sits (on top,
   between the shared paragraphs, after them) does not matter, nor does how either side breaks its
   paragraphs: a paragraph split or merged by an outlet is still found.
-- A is *included* in O at `inside` (about 80%) or more. Both included: `near_duplicate` (or
+- A is *included* in O when O's own text stands outside what it shares (above or below), at
+  least `holds_inside` (about 70%) of A's anchors are found in O, and at most `own_max` (about
+  20%) of A is in paragraphs O lacks entirely. Anchors are 3-word runs, which lose about three per
+  copy-edited word: so about 80% of the text is there, and word-level edits do not break inclusion,
+  while whole passages of A's own do. A paragraph is A's own when at most a fifth of its anchors
+  are found in O (a copy-edited paragraph keeps more than that).
+- Both included, at least `inside` (about 80%) of each found in the other: `near_duplicate` (or
   `exact`, same normalised text). O included in A, not the other way: A is `expanded`. A included
   in O: A is an `excerpt`.
 - A text that writes its own paragraphs between the ones it shares (the found paragraphs do not
   stand together in it) holds the other only when it has `interleaved_inside` (about 90%) of it:
   a write-through that keeps the whole story and inserts paragraphs is an expanded copy, one that
   drops passages and writes between the kept ones is a `version`.
+- A text that puts its own text on top of the other's lede (the first paragraph of at least 3
+  anchors), of which less than `head_kept` is found, has rewritten the lede: it does not hold the
+  other, whatever else it kept (a write-through's new lede), though a text whose new text sits on
+  top of the lede kept whole (a live page's new entry) does.
 - Not included either way, but a core of at least `version_min` of one text is in the other: a
   `version` (a write-through, a rewritten lede): linked, never clustered.
 - A text of fewer than `short_words` words set against one `short_ratio` times longer or more is
   too short to call a copy (a video blurb, a caption): no link, unless the two texts are the same.
+- Short unfound lines between found paragraphs (an ad line, a "Related:" line) interrupt the
+  shared passage and count for neither text, unless they outweigh the found paragraphs around
+  them: then they are the text's own (a table of other figures that shares three of its lines).
 
 Captions, credits and boilerplate have no anchors (dedup.nontext, dedup.boilerplate): they count
 for neither text.
@@ -34,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dedup.fingerprint import Fingerprints
-from dedup.params import DedupParams
+from dedup.params import DedupParams, MatchParams
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, VERSION
 
 
@@ -58,6 +71,12 @@ class PairFeatures:
     found_o: np.ndarray
     boiler_a: np.ndarray  # paragraph indices of A stripped as its source's boilerplate
     boiler_o: np.ndarray
+    own_a: float = 0.0  # share of A's anchors in paragraphs of which (almost) nothing is found in O
+    own_o: float = 0.0
+    head_a: float = 1.0  # share of the anchors of A's first paragraph found in O
+    head_o: float = 1.0
+    top_a: int = 0  # anchors of A before its first paragraph found in O (its own text on top)
+    top_o: int = 0
 
     @property
     def inside_a(self) -> float:
@@ -91,10 +110,36 @@ def _paragraph_view(
         return 0.0, 0.0, found
     inside = (present > found[0]) & (present < found[-1])
     skipped = present[inside & ~is_found & (total[present] <= interruption)]
+    if total[skipped].sum() > total[found].sum():
+        # Lines that outweigh the passages found around them do not interrupt them: they are
+        # the text's own (a table of figures of another company, not an ad line).
+        skipped = skipped[:0]
     counted = paras.size - int(total[skipped].sum())
     span = present[(present >= found[0]) & (present <= found[-1])]
     density = float(total[found].sum() / (total[span].sum() - total[skipped].sum()))
     return (float(total[found].sum() / counted) if counted else 0.0), density, found
+
+
+#: A text's lede is its first paragraph of at least this many anchors (a dateline, a one-line
+#: kicker or a caption the patterns missed is not the lede).
+_LEDE_ANCHORS = 3
+#: A paragraph of which at most this share of anchors is found in the other is the text's own.
+_OWN_FOUND = 0.2
+
+
+def _own(paras: np.ndarray, shared_idx: np.ndarray, found: np.ndarray) -> tuple[float, float, int]:
+    """Of one text against the other: the share of its anchors in paragraphs of its own (at most
+    `_OWN_FOUND` of their anchors found: not copy-edited, absent), the share of its lede found in
+    the other, and how many of its anchors stand before its first found paragraph (text on top)."""
+    if paras.size == 0:
+        return 0.0, 1.0, 0
+    total = np.bincount(paras)
+    hit = np.bincount(paras[shared_idx], minlength=total.size)
+    own = float(total[hit <= _OWN_FOUND * total].sum() / paras.size)
+    lede = np.flatnonzero(total >= _LEDE_ANCHORS)
+    head = float(hit[lede[0]] / total[lede[0]]) if lede.size else 1.0
+    top = int(np.count_nonzero(paras < found[0])) if found.size else paras.size
+    return own, head, top
 
 
 def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatures:
@@ -111,6 +156,8 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
     cover_o, density_o, found_o = _paragraph_view(
         paras_o.astype(np.int64), idx_o, m.paragraph_found, m.interruption_anchors
     )
+    own_a, head_a, top_a = _own(paras_a.astype(np.int64), idx_a, found_a)
+    own_o, head_o, top_o = _own(paras_o.astype(np.int64), idx_o, found_o)
     union = n_a + n_o - shared
     rate = params.minhash.anchor_rate
     return PairFeatures(
@@ -130,6 +177,12 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
         found_o=found_o,
         boiler_a=fp.boilerplate_of(a),
         boiler_o=fp.boilerplate_of(o),
+        own_a=own_a,
+        own_o=own_o,
+        head_a=head_a,
+        head_o=head_o,
+        top_a=top_a,
+        top_o=top_o,
     )
 
 
@@ -151,20 +204,46 @@ def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
     if too_short(f, params):
         return None, "too_short"
     m = params.match
-    # A text that writes its own paragraphs between those it shares must hold the other nearly
-    # whole: an update that drops passages and writes between the kept ones is a version.
-    interleaved = min(f.density_a, f.density_o) < m.min_density
-    need = m.interleaved_inside if interleaved else m.inside
-    inside, holds = f.inside_a >= need, f.inside_o >= need
+    holds, why_holds = _holds(f.inside_o, f.own_o, f.density_a, f.head_o, f.top_a, m)
+    inside, why_inside = _holds(f.inside_a, f.own_a, f.density_o, f.head_a, f.top_o, m)
     if inside and holds:
-        return NEAR_DUPLICATE, "both_inside"
+        # Each is included in the other: near duplicates when at least `inside` of each is found
+        # in the other; when only one side is that far inside, the other added text of its own;
+        # when neither is, each has text of its own (a version).
+        holds, inside = f.inside_o >= m.inside, f.inside_a >= m.inside
+        if inside and holds:
+            return NEAR_DUPLICATE, "both_inside"
     if holds:
-        return EXPANDED, "holds_interleaved" if interleaved else "holds"
+        return EXPANDED, why_holds
     if inside:
-        return EXCERPT, "inside_interleaved" if interleaved else "inside"
-    if max(f.inside_a, f.inside_o) >= m.version_min:
-        return VERSION, "core_interleaved" if interleaved else "core"
-    return None, "little_shared"
+        return EXCERPT, "inside_interleaved" if why_inside == "holds_interleaved" else "inside"
+    if max(f.inside_a, f.inside_o) < m.version_min:
+        return None, "little_shared"
+    if "head" in (why_holds, why_inside):
+        return VERSION, "core_head"
+    return VERSION, "core_interleaved" if min(f.density_a, f.density_o) < m.min_density else "core"
+
+
+def _holds(
+    inside: float, own: float, density: float, head: float, top: int, m: MatchParams
+) -> tuple[bool, str]:
+    """Whether a text (the holder) holds another of which `inside` is found in it.
+
+    - A holder whose found paragraphs stand together (its own text above or below them) holds the
+      other when at most 1 - `inside` of the other is paragraphs it lacks entirely, and at least
+      `holds_inside` of the other's anchors are found: 3-word anchors lose about three per
+      copy-edited word, and word-level edits do not break inclusion.
+    - A holder that writes its own paragraphs between those it shares must hold the other nearly
+      whole (`interleaved_inside`): a write-through that drops passages and writes between the
+      kept ones is a version.
+    - A holder that puts its own text on top while the other's first paragraph is mostly not
+      found has rewritten the lede: a version, whatever else it kept.
+    """
+    if top >= 2 and head < m.head_kept:
+        return False, "head"
+    if density < m.min_density:
+        return inside >= m.interleaved_inside, "holds_interleaved"
+    return inside >= m.holds_inside and own <= m.own_max, "holds"
 
 
 #: (later, earlier, relation) of a verified pair, texts by row
