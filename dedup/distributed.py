@@ -13,7 +13,8 @@ all-to-all shuffle of texts, equal to `dedup.offline.dedup_table` row for row.
 Texts are read twice, as in one process: by the workers (stage 1), each its own shards, and by the
 driver for the few expanded copies whose added text the tables carry. What moves between stages
 are sketches and integer keys, written to a work folder (`<out>/_work-<run id>-<random>/` unless given:
-local or S3, every worker must reach it) and deleted at the end. The stage tasks are
+local or S3, every worker must reach it), deleted at the end, or by the next run on that output
+root when this one is killed part-way. The stage tasks are
 `dedup.distributed_stages`; each stage is the engine's own stage cut where the cut changes nothing
 (that module says why), and verification, clustering and describing call the engine's functions.
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,7 +39,7 @@ from dedup.boilerplate import LineCounts
 from dedup.candidates import exact_pairs
 from dedup.cluster import cluster
 from dedup.describe import describe
-from dedup.distributed_files import Work
+from dedup.distributed_files import Work, work_under
 from dedup.distributed_rows import holding_rows, spread_rows
 from dedup.distributed_stages import (
     bucket_pairs,
@@ -89,7 +89,7 @@ def dedup_table_on(
     shards = input_shards(path, shard_rows=shard_rows, endpoint_url=endpoint_url)
     if not shards:
         raise InputError(f"{path}: no rows to deduplicate")
-    work = Work(work_uri or root.child(f"_work-{run_id}-{uuid.uuid4().hex[:8]}").uri, endpoint_url)
+    work = Work(work_uri, endpoint_url) if work_uri else work_under(root, run_id, endpoint_url)
     parts = len(shards)
     log.info("dedup: %s in %d shards, work files in %s", path, parts, work.uri)
     fresh_index(root)

@@ -16,11 +16,13 @@ run again (a retried or lost worker) replaces its own files and nothing else.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from common.storage import Location, delete_files, list_files, resolve, write_file
@@ -69,6 +71,23 @@ class Work:
         with contextlib.suppress(OSError, pa.ArrowException):  # S3 has no folders to delete
             loc.fs.delete_dir(loc.path)
         return len(files)
+
+
+WORK_PREFIX = "_work-"
+
+
+def work_under(root: Location, run_id: str, endpoint_url: str | None) -> Work:
+    """A fresh work folder directly under the output root, once the work folders that runs killed
+    part-way left there are deleted (the caller holds the root's lease: no other run is using them)."""
+    try:
+        children = root.fs.get_file_info(pafs.FileSelector(root.path, allow_not_found=True))
+    except (OSError, pa.ArrowException):
+        children = []
+    for child in children:
+        name = child.path.rstrip("/").rsplit("/", 1)[-1]
+        if child.type == pafs.FileType.Directory and name.startswith(WORK_PREFIX):
+            Work(f"{root.uri.rstrip('/')}/{name}", endpoint_url).remove()
+    return Work(root.child(f"{WORK_PREFIX}{run_id}-{uuid.uuid4().hex[:8]}").uri, endpoint_url)
 
 
 def fp_file(shard: int) -> str:

@@ -36,8 +36,9 @@ def register(sub: Any) -> None:
         "--dask",
         default=None,
         metavar="ADDRESS",
-        help="fingerprint on a Dask cluster: a scheduler address, or local[:N] for a LocalCluster of N "
-        "workers (default COPYDESK_DASK_ADDRESS; without either, in this process). Same result.",
+        help="run the stages (fingerprint, match, verify) on a Dask cluster: a scheduler address, or "
+        "local[:N] for a LocalCluster of N workers (default COPYDESK_DASK_ADDRESS; without either, in "
+        "this process). Same result; work files go under --out, which every worker must reach.",
     )
     dedup.set_defaults(handler=_cmd_dedup)
 

@@ -172,6 +172,9 @@ def test_many_small_stages_with_boilerplate(tmp_path: Path) -> None:
         row_group_size=23,
     )
     alone = dedup_table(str(local), resolve(str(tmp_path / "alone")), run_id="one")
+    stale = tmp_path / "spread" / "_work-killed-0123abcd" / "fp" / "s00000.parquet"  # a run killed part-way
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left over")
     with ThreadPoolExecutor(3) as pool:
         spread = dedup_table_on(
             pool, str(local), resolve(str(tmp_path / "spread")), run_id="t", shard_rows=23, pair_rows=7
@@ -180,6 +183,7 @@ def test_many_small_stages_with_boilerplate(tmp_path: Path) -> None:
     assert tables(str(tmp_path / "spread")) == tables(str(tmp_path / "alone"))
     assert sum(a.relation != "original" for a in alone.result.assignments) > 20
     assert no_work_left(str(tmp_path / "spread"))
+    assert not stale.parent.parent.exists()
 
 
 def test_an_id_in_two_shards_is_refused(tmp_path: Path) -> None:
