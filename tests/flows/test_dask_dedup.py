@@ -202,3 +202,24 @@ def test_an_id_in_two_shards_is_refused(tmp_path: Path) -> None:
             pool, str(tmp_path / "in.parquet"), resolve(str(tmp_path / "out")), run_id="t", shard_rows=2
         )
     assert no_work_left(str(tmp_path / "out"))
+
+
+def test_the_flow_runs_the_stages_on_the_cluster_and_refuses_a_local_input_through_the_api(
+    prefect_harness: None, dask_cluster: str, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    from flows.dask_flows import dedup_table_dask
+    from flows.exposure import widened
+    from tests.corpora.planted import planted_corpus
+
+    docs = planted_corpus(120, copy_rate=0.4, mean_words=150, seed=3).docs
+    local = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": [d.id for d in docs], "text": [d.text for d in docs]}), local)
+    summary = dedup_table_dask(str(local), str(tmp_path / "spread"), dask=dask_cluster)
+    alone = dedup_table(str(local), resolve(str(tmp_path / "alone")), run_id="one")
+    assert summary["articles"] == len(docs) and summary["links"] == alone.links > 0
+    assert tables(str(tmp_path / "spread")) == tables(str(tmp_path / "alone"))
+    # Through the API, a deployment run may not point the workers at their own disk.
+    assert widened({"input": "/etc/passwd"}, {"out": "s3://copydesk/dedup"}) == ["input '/etc/passwd'"]
+    assert widened({"input": "s3://news/table/"}, {"out": "s3://copydesk/dedup"}) == []
