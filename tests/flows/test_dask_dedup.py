@@ -223,3 +223,16 @@ def test_the_flow_runs_the_stages_on_the_cluster_and_refuses_a_local_input_throu
     # Through the API, a deployment run may not point the workers at their own disk.
     assert widened({"input": "/etc/passwd"}, {"out": "s3://copydesk/dedup"}) == ["input '/etc/passwd'"]
     assert widened({"input": "s3://news/table/"}, {"out": "s3://copydesk/dedup"}) == []
+
+
+def test_local_workers_start_without_malloc_trim_even_when_this_process_has_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.dask_runner import dask_client
+
+    # What a nanny started earlier in this process with Dask's default config leaves behind.
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with dask_client("local:1") as client:
+        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(seen.values()) == [None]
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process keeps its own
