@@ -29,6 +29,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benches.speed --data $(DATA) --sizes 70000,700000 --out docs/benchmarks.md
 	$(BIN)/python -m benches.ingest_speed
 	$(BIN)/python -m benches.end_to_end --sizes 70000,700000 --out docs/benchmarks.md
+	$(BIN)/python -m benches.malloc_trim
 	$(BIN)/python -m benches.report --out docs/benchmarks.md
 
 # The report's screenshots in docs/, taken by its Chromium test (which installs chromium with apt-get if missing).

@@ -11,7 +11,7 @@ time and peak RSS come from the kernel (`wait4`):
   `article_id, cluster_id` as Parquet. At sizes above `--recipe-sample` it runs on the first
   sample rows and its time is scaled linearly (said in the table); its RSS is that of the sample.
 - `copydesk dedup` of the same table as Parquet, JSONL and JSONL.gz, in one process;
-- `copydesk dedup --dask local:2` of the Parquet table (fingerprints by two worker processes).
+- `copydesk dedup --dask local:2` of the Parquet table (its stages run by two worker processes).
 
 The corpus is `tests.corpora.planted`'s news (~500-word stories, 20% with 1-4 planted copies), about
 1.4 articles per story. The 1M row is `--sizes 700000` (about 30 GB of disk, an hour on 2 cores):
@@ -187,7 +187,8 @@ def render(rows: list[Row], dask: str | None) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Peak RSS of `--dask` is the flow's own process (the workers hold one shard's texts each).",
+        "Peak RSS of `--dask` is the driver's own process (it holds the docs' metadata, the links, and "
+        "for the dedup index's bootstrap every sketch; the workers hold a shard each).",
     ]
     return "\n".join(lines) + "\n"
 

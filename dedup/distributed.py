@@ -1,52 +1,65 @@
-"""`copydesk dedup --dask`: the fingerprint stage of `dedup.offline.dedup_table` on a cluster.
+"""`copydesk dedup --dask`: a dedup of a table in stages run by a cluster's workers, with no
+all-to-all shuffle of texts, equal to `dedup.offline.dedup_table` row for row.
 
-Fingerprinting (normalise, shingle, MinHash, anchors) is the stage that reads every text and costs
-most of a run; its result per text depends on that text only. So the input is cut into shards
-(`dedup.shards`: row groups of Parquet, whole JSONL files), each worker reads and fingerprints
-its shards, and the fingerprints (a few hundred bytes per text, never the texts) come back in
-reading order to `dedup_table`, which goes on exactly as in one process: boilerplate, candidates,
-verification, clusters, the index and the tables are made by the same functions from the same
-arrays, so the result is the single-process result, row for row. Ids are checked unique across
-shards here, as the single-process reader checks them across batches.
+    1 fingerprint  ×input shards     read the texts, write sketches and line keys   (work files)
+    2 line counts  ×line buckets     the boilerplate: lines a source repeats        → driver (small)
+    3 partition    ×input shards     strip it, write anchors and keys by value range  → counts per text
+    4 match        ×value ranges     sort and group: (holder, other) hits             (work files)
+    5 pairs        ×holder buckets   hits summed, judged: candidate pairs             → driver
+    6 verify       ×pair shards      links, from the sketches of the texts they name  → driver
+    7 driver       cluster (connected components and the per-cluster decisions), describe, and
+                   clusters/, links/ and the dedup index written as `dedup_table` writes them
 
-`executor` is anything with `submit(fn, *args, **kwargs) -> future` and `future.result()`: a
-`distributed.Client` (`flows.dask_runner.dask_client`), or a `concurrent.futures` pool. At most
-`in_flight` shards are out at once, so the workers never hold more than that many results.
+Texts are read twice, as in one process: by the workers (stage 1), each its own shards, and by the
+driver for the few expanded copies whose added text the tables carry. What moves between stages
+are sketches and integer keys, written to a work folder (`<out>/_work-<run id>-<random>/` unless given:
+local or S3, every worker must reach it), deleted at the end, or by the next run on that output
+root when this one is killed part-way. The stage tasks are
+`dedup.distributed_stages`; each stage is the engine's own stage cut where the cut changes nothing
+(that module says why), and verification, clustering and describing call the engine's functions.
 
-Not distributed (yet): candidates, verification and clustering run in the calling process, on
-the whole table's fingerprints, as in one process (docs/benchmarks.md says what that costs).
+`executor` is anything with `submit(fn, *args) -> future` and `future.result()`: a
+`distributed.Client` (`flows.dask_runner.dask_client`), or a `concurrent.futures` pool. Tasks are
+shards of thousands of texts or pairs (a task costs a scheduler round trip; under Prefect, about
+200 ms). What still runs on the driver and how far it goes: docs/benchmarks.md, *End to end*.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+from common import progress
 from common.storage import Location
+from dedup.boilerplate import LineCounts
+from dedup.candidates import exact_pairs
+from dedup.cluster import cluster
+from dedup.describe import describe
+from dedup.distributed_files import Work, work_under
+from dedup.distributed_rows import holding_rows, spread_rows
+from dedup.distributed_stages import (
+    bucket_pairs,
+    count_lines,
+    fingerprint_shard,
+    gather_rows,
+    match_range,
+    partition_shard,
+    verify_pairs,
+)
+from dedup.engine import precedence
 from dedup.errors import InputError
-from dedup.fingerprint import Fingerprints, fingerprint
-from dedup.offline import OfflineRun, dedup_table
-from dedup.params import DedupParams, MinHashParams
+from dedup.index import DedupIndex
+from dedup.offline import OfflineRun, fresh_index, write_tables
+from dedup.params import DedupParams
 from dedup.records import Doc
-from dedup.shards import Shard, input_shards, read_shard
+from dedup.shards import Shard, input_shards
+from dedup.verify import Verified
 
 log = logging.getLogger(__name__)
-
-
-def fingerprint_shard(
-    shard: Shard, params: MinHashParams, *, endpoint_url: str | None = None
-) -> tuple[list[Doc], Fingerprints]:
-    """The docs (without text) and fingerprints of one shard: the task a worker runs."""
-    docs: list[Doc] = []
-    parts: list[Fingerprints] = []
-    for batch, texts in read_shard(shard, endpoint_url=endpoint_url):
-        parts.append(fingerprint(texts, params))
-        docs.extend(batch)
-    if not parts:
-        return [], fingerprint([], params)
-    return docs, Fingerprints.concat(parts, consume=True)
 
 
 def dedup_table_on(
@@ -57,39 +70,143 @@ def dedup_table_on(
     run_id: str,
     params: DedupParams | None = None,
     shard_rows: int = 50_000,
-    in_flight: int = 8,
+    pair_rows: int = 100_000,
+    work_uri: str | None = None,
     endpoint_url: str | None = None,
+    index: bool = True,
 ) -> OfflineRun:
-    """`dedup_table(path, root)` with the fingerprints made by `executor`'s workers."""
+    """`dedup_table(path, root)` in stages on `executor`'s workers (see the module doc).
+
+    `shard_rows` texts make an input shard, and the number of shards sets the number of line
+    buckets, value ranges and holder buckets too; `pair_rows` candidate pairs make a verify task.
+    `index`: store the dedup index as `dedup_table` does (its bootstrap reads every sketch into
+    the driver: the one step left that holds the whole table).
+
+    Raises:
+        InputError: as `dedup_table`, and for an id found in two shards.
+    """
     params = params or DedupParams()
     shards = input_shards(path, shard_rows=shard_rows, endpoint_url=endpoint_url)
-    log.info("dedup: %s in %d shards", path, len(shards))
-    batches = _fingerprinted(executor, shards, params.minhash, in_flight, endpoint_url)
-    return dedup_table(path, root, run_id=run_id, params=params, fingerprinted=batches)
+    if not shards:
+        raise InputError(f"{path}: no rows to deduplicate")
+    work = Work(work_uri, endpoint_url) if work_uri else work_under(root, run_id, endpoint_url)
+    parts = len(shards)
+    log.info("dedup: %s in %d shards, work files in %s", path, parts, work.uri)
+    fresh_index(root)
+    try:
+        t0 = time.perf_counter()
+        with progress.stage("fingerprint", total=parts) as step:
+            calls = [(fingerprint_shard, work, s, sh, params, parts) for s, sh in enumerate(shards)]
+            docs_of = _run(executor, calls, lambda _: step.advance(1))
+        docs = _joined(docs_of, shards)
+        n = len(docs)
+        starts = np.concatenate([[0], np.cumsum([len(d) for d in docs_of])]).astype(np.int64).tolist()
+        del docs_of
+        t1 = time.perf_counter()
+        min_texts = params.match.boilerplate_min_texts
+        lines = _merged(_run(executor, [(count_lines, work, b, parts, min_texts) for b in range(parts)]))
+        split = _run(
+            executor, [(partition_shard, work, s, starts[s], n, params, lines, parts) for s in range(parts)]
+        )
+        counts = np.concatenate([c for c, _ in split])
+        hashes = np.concatenate([h for _, h in split])
+        del split
+        t2 = time.perf_counter()
+        with progress.stage("match", total=parts) as step:
+            _run(executor, [(match_range, work, r, parts, n, parts, params) for r in range(parts)])
+            step.advance(parts)
+            first = [-(-h * n // parts) for h in range(parts + 1)]  # each holder bucket's first row
+            proposed = _run(
+                executor,
+                [
+                    (bucket_pairs, work, h, parts, n, counts[first[h] : first[h + 1]], first[h], params)
+                    for h in range(parts)
+                ],
+            )
+        pairs = _candidates(proposed, exact_pairs(hashes), n)
+        del proposed, hashes
+        t3 = time.perf_counter()
+        rank = np.asarray(precedence(docs), dtype=np.int64)
+        slices = [pairs[lo : lo + pair_rows] for lo in range(0, len(pairs), pair_rows)]
+        with progress.stage("verify", total=len(pairs)) as step:
+            checks = [(verify_pairs, work, p, rank[np.unique(p)], starts, params, lines) for p in slices]
+            found = _run(executor, checks, lambda k: step.advance(len(slices[k])))
+        verified = _verified(found)
+        t4 = time.perf_counter()
+        held = holding_rows(verified.links)
+        held_docs, held_fp = gather_rows(work, held, starts, params, lines)
+        spread = spread_rows(held_fp, held, n)
+        clusters = cluster(n, rank.tolist(), verified.links, spread, params.match.main_story)
+        result = describe(docs, clusters, verified)
+        del held_fp, held_docs, spread
+        t5 = time.perf_counter()
+        log.info(
+            "dedup on dask: %d docs, %d candidate pairs, %d links; fingerprint %.2fs, strip %.2fs, "
+            "candidates %.2fs, verify %.2fs, cluster %.2fs",
+            *(n, len(pairs), len(verified.links)),
+            *(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4),
+        )
+        if index:
+            _, fp = gather_rows(work, np.arange(n, dtype=np.int64), starts, params, lines)
+            DedupIndex(root, params).bootstrap(docs, fp)
+            del fp
+    finally:
+        work.remove()
+    return write_tables(path, root, docs, result, run_id=run_id)
 
 
-def _fingerprinted(
-    executor: Any, shards: list[Shard], params: MinHashParams, in_flight: int, endpoint_url: str | None
-) -> Iterator[tuple[list[Doc], Fingerprints]]:
-    pending: deque[Any] = deque()
-    todo = iter(shards)
+def _run(
+    executor: Any, calls: Sequence[tuple[Any, ...]], done: Callable[[int], object] | None = None
+) -> list[Any]:
+    """Submit every call (a function and its arguments) at once and wait for all: the results in
+    call order; `done(k)` once call k's result is in (in call order)."""
+    futures = [executor.submit(fn, *args) for fn, *args in calls]
+    out = []
+    for k, f in enumerate(futures):
+        out.append(f.result())
+        if done is not None:
+            done(k)
+    return out
+
+
+def _joined(docs_of: list[list[Doc]], shards: list[Shard]) -> list[Doc]:
+    """The docs of every shard in reading order, ids checked unique across shards."""
     seen: set[str] = set()
-    for shard in todo:
-        pending.append(executor.submit(fingerprint_shard, shard, params, endpoint_url=endpoint_url))
-        if len(pending) >= in_flight:
-            break
-    while pending:
-        docs, fp = pending.popleft().result()
-        nxt = next(todo, None)
-        if nxt is not None:
-            pending.append(executor.submit(fingerprint_shard, nxt, params, endpoint_url=endpoint_url))
-        for d in docs:
+    docs: list[Doc] = []
+    for part in docs_of:
+        for d in part:
             if d.id in seen:
                 raise InputError(f"{path_of(shards)}: duplicate id {d.id!r} (it appears in two shards)")
             seen.add(d.id)
-        yield docs, fp
-    if not seen:
+        docs.extend(part)
+    if not docs:
         raise InputError(f"{path_of(shards)}: no rows to deduplicate")
+    return docs
+
+
+def _merged(parts: list[LineCounts]) -> LineCounts:
+    """The line counts of disjoint buckets as one sorted table."""
+    keys = np.concatenate([p.keys for p in parts]) if parts else np.zeros(0, np.uint64)
+    counts = np.concatenate([p.counts for p in parts]) if parts else np.zeros(0, np.int32)
+    order = np.argsort(keys, kind="stable")
+    return LineCounts(keys[order], counts[order])
+
+
+def _candidates(proposed: list[np.ndarray], exact: np.ndarray, n: int) -> np.ndarray:
+    """Every candidate pair (i < j) once, sorted: as `candidates.candidate_pairs` makes them."""
+    codes = np.concatenate([*proposed, exact[:, 0] * n + exact[:, 1], np.zeros(0, np.int64)])
+    code = np.unique(codes.astype(np.int64))
+    return np.stack([code // n, code % n], axis=1) if code.size else np.zeros((0, 2), np.int64)
+
+
+def _verified(found: list[Verified]) -> Verified:
+    """The links of every pair shard, in the order of the pairs."""
+    out = Verified()
+    for part in found:
+        out.links.extend(part.links)
+        out.measures.update(part.measures)
+        out.holder_kept.update(part.holder_kept)
+    return out
 
 
 def path_of(shards: list[Shard]) -> str:

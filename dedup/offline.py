@@ -68,6 +68,20 @@ def dedup_table(
     # the second read and the tables (a run that dies part-way is redone whole: every file is replaced).
     DedupIndex(root, params).bootstrap(docs, fp, probe=one.probe, lines=one.lines)
     del one
+    return write_tables(path, root, docs, result, run_id=run_id, batch_rows=batch_rows)
+
+
+def write_tables(
+    path: str,
+    root: Location,
+    docs: Sequence[Doc],
+    result: DedupResult,
+    *,
+    run_id: str,
+    batch_rows: int = 50_000,
+) -> OfflineRun:
+    """The last steps of a dedup of the table at `path`, whichever way `result` was reached: what each
+    expanded copy added (a second, narrow read of the texts), then `root/clusters/` and `root/links/`."""
     expanded = pa.array(
         sorted({a.article_id for a in result.assignments if a.relation == EXPANDED}), pa.string()
     )

@@ -20,8 +20,10 @@ What every worker needs, and what is done here so that it has it:
 - ``PREFECT_SERVER_EPHEMERAL_ENABLED=false``: a worker that lost its API fails instead of
   starting a server of its own.
 - No ``MALLOC_TRIM_THRESHOLD_``: Dask's nanny sets it (65536) in every worker it spawns, which
-  slows numpy-heavy code by about 30% (STACK.md). LocalCluster workers are spawned without it;
-  infra/README.md says how to do the same on a cluster of your own.
+  slows numpy-heavy code (fingerprinting in a worker: about half the speed, docs/benchmarks.md).
+  LocalCluster workers are spawned without it, even when this process has it in its environment
+  (a nanny started here earlier with Dask's default leaves it there); infra/README.md says how to
+  do the same on a cluster of your own.
 
 `Target.lanes` is how many tasks can run at once (the workers' threads): ingest shards are cut
 into that many lanes, each host in one lane only (`flows.lanes`), so a host is never fetched by two
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 ENV_ADDRESS = "COPYDESK_DASK_ADDRESS"
 #: Environment every worker is given (LocalCluster) or must have (a cluster of your own).
 WORKER_ENV = ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_ENABLED")
+_TRIM = "MALLOC_TRIM_THRESHOLD_"
 
 
 class DaskSetupError(CopydeskError):
@@ -182,19 +185,26 @@ def _local_cluster(workers: int, api_url: str | None) -> Iterator[Any]:
     from distributed import LocalCluster
 
     # None drops the variable from what the nanny sets before spawning a worker (see the module doc).
-    with (
-        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-            env=worker_env(api_url) if api_url else {},
-        ) as cluster,
-    ):
-        log.info("Dask LocalCluster of %d workers at %s", workers, cluster.scheduler_address)
-        yield cluster
+    # A nanny that did set it leaves it in *this* process's environment, which every worker spawned
+    # later inherits whatever the configuration says: it is kept out while the workers start.
+    inherited = os.environ.pop(_TRIM, None)
+    try:
+        with (
+            dask.config.set({f"distributed.nanny.pre-spawn-environ.{_TRIM}": None}),
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                host="127.0.0.1",
+                env=worker_env(api_url) if api_url else {},
+            ) as cluster,
+        ):
+            log.info("Dask LocalCluster of %d workers at %s", workers, cluster.scheduler_address)
+            yield cluster
+    finally:
+        if inherited is not None:
+            os.environ[_TRIM] = inherited
 
 
 def check_workers(client: Any) -> int:
@@ -217,4 +227,4 @@ def check_workers(client: Any) -> int:
 
 
 def _worker_settings() -> dict[str, str | None]:
-    return {name: os.environ.get(name) for name in (*WORKER_ENV, "MALLOC_TRIM_THRESHOLD_")}
+    return {name: os.environ.get(name) for name in (*WORKER_ENV, _TRIM)}

@@ -3,11 +3,11 @@
 Anyone who can reach the API can start a deployment's flow with parameters of their own. Most are
 harmless (another feed, a date range), but some widen what the worker does on its own machine:
 ``allow_loopback`` lets pages on 127.0.0.1 (the worker's own services) be fetched, and local paths
-(``urls:/etc/passwd``, ``warc:``/``dir:`` on the worker's disk, a local ``sources_file``, ``out`` or
-``report_dir``) read or write the worker's files, whose lines may then land in ``errors/``. So in a
-deployment run such a parameter is refused unless it is the deployment's own default (what the
-operator wrote in infra/prefect.yaml or gave `copydesk serve`), or the worker sets
-``COPYDESK_TRUST_RUN_PARAMETERS``.
+(``urls:/etc/passwd``, ``warc:``/``dir:`` on the worker's disk, a local ``sources_file``,
+``input``, ``out`` or ``report_dir``) read or write the worker's files, whose lines may then
+land in ``errors/``. So in a deployment run such a parameter is refused unless it is the
+deployment's own default (what the operator wrote in infra/prefect.yaml or gave `copydesk serve`),
+or the worker sets ``COPYDESK_TRUST_RUN_PARAMETERS``.
 Runs started from the command line or Python are not deployment runs and are not checked.
 """
 
@@ -48,7 +48,7 @@ def widened(
     default_sources = set(defaults.get("sources") or [])
     sources: Sequence[str] = parameters.get("sources") or []
     out += [f"source {s!r}" for s in sources if _is_local(s) and s not in default_sources]
-    for name in ("sources_file", "out", "report_dir"):
+    for name in ("sources_file", "out", "report_dir", "input"):
         value = parameters.get(name)
         if value and _is_local(str(value)) and value != defaults.get(name):
             out.append(f"{name} {value!r}")

@@ -36,8 +36,9 @@ def register(sub: Any) -> None:
         "--dask",
         default=None,
         metavar="ADDRESS",
-        help="fingerprint on a Dask cluster: a scheduler address, or local[:N] for a LocalCluster of N "
-        "workers (default COPYDESK_DASK_ADDRESS; without either, in this process). Same result.",
+        help="run the stages (fingerprint, match, verify) on a Dask cluster: a scheduler address, or "
+        "local[:N] for a LocalCluster of N workers (default COPYDESK_DASK_ADDRESS; without either, in "
+        "this process). Same result; work files go under --out, which every worker must reach.",
     )
     dedup.set_defaults(handler=_cmd_dedup)
 
@@ -48,12 +49,11 @@ def register(sub: Any) -> None:
 
 
 def _dedup_on_dask(args: argparse.Namespace, root: Any, run_id: str) -> Any:
-    from dedup.distributed import dedup_table_on
-    from flows.dask_runner import DaskSetupError, dask_client
+    from flows.dask_dedup import dedup_on
+    from flows.dask_runner import DaskSetupError
 
     try:
-        with dask_client(str(spec_from(args.dask))) as client:
-            return dedup_table_on(client, args.input, root, run_id=run_id)
+        return dedup_on(str(spec_from(args.dask)), args.input, root.uri, run_id=run_id)
     except DaskSetupError as exc:
         raise BadSettings(str(exc)) from exc
 
@@ -61,8 +61,9 @@ def _dedup_on_dask(args: argparse.Namespace, root: Any, run_id: str) -> Any:
 def _cmd_dedup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from common.storage import list_files, resolve
+    from common.storage import resolve
     from dedup.offline import dedup_table
+    from flows.dask_dedup import PipelineRoot, refuse_pipeline_root
     from flows.lease import LeaseBusy, hold, lease_times_from_env
 
     library_logging()
@@ -73,11 +74,10 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
     ttl_s, wait_s = lease_times_from_env()
     try:
         with hold(args.out, holder=run_id, what=f"copydesk dedup {args.input}", ttl_s=ttl_s, wait_s=wait_s):
-            if list_files(root.child("articles")):
-                raise BadSettings(
-                    f"{root.uri} holds articles/ of pipeline runs: copydesk dedup replaces clusters/, "
-                    "links/ and the dedup index there, which would lose their grouping; use another --out"
-                )
+            try:
+                refuse_pipeline_root(args.out)
+            except PipelineRoot as exc:
+                raise BadSettings(str(exc)) from exc
             if spec_from(args.dask):
                 done = _dedup_on_dask(args, root, run_id)
             else:

@@ -107,6 +107,7 @@ def test_prefect_yaml_registers_the_four_deployments(
         "copydesk-dedup/by-hand",
         "copydesk-reextract/by-hand",
         "copydesk-backfill-dask/by-hand",
+        "copydesk-dedup-table-dask/by-hand",
     )
     with get_client(sync_client=True) as client:
         scheduled = client.read_deployment_by_name("copydesk-pipeline/scheduled")
@@ -123,6 +124,10 @@ def test_prefect_yaml_registers_the_four_deployments(
     assert on_dask.entrypoint == "flows/dask_flows.py:backfill_dask"
     assert {"start", "end"} <= set(on_dask.parameter_openapi_schema["required"])
     assert "dask" in on_dask.parameter_openapi_schema["properties"]
+    table_on_dask = others[4]
+    assert table_on_dask.entrypoint == "flows/dask_flows.py:dedup_table_dask"
+    assert "input" in table_on_dask.parameter_openapi_schema["required"]
+    assert table_on_dask.parameters["out"].startswith("s3://")
 
 
 def test_compose_has_a_dask_scheduler_and_two_workers_that_reach_prefect() -> None:
