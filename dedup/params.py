@@ -54,6 +54,9 @@ class MatchParams:
     #: A holder that puts text on top of the other's first paragraph, of which less than this
     #: share is found, has rewritten the lede (a version).
     head_kept: float = 0.7
+    #: ... unless the holder's first paragraph is partly the other's and at least this share of the
+    #: other's lede is found: a lede kept under copy edits, not rewritten.
+    head_edited: float = 0.6
     #: Found paragraphs that fill less than this share of the span from the first to the last are
     #: interleaved with the text's own ...
     min_density: float = 0.75

@@ -27,7 +27,11 @@ For texts A (the later, the copy under test) and O (the earlier):
 - A text that puts its own text on top of the other's lede (the first paragraph of at least 3
   anchors), of which less than `head_kept` is found, has rewritten the lede: it does not hold the
   other, whatever else it kept (a write-through's new lede), though a text whose new text sits on
-  top of the lede kept whole (a live page's new entry) does.
+  top of the lede kept whole (a live page's new entry) does, and so does one whose first
+  paragraph is partly the other's lede (more than a fifth found) while at least `head_edited`
+  (about 60%) of that lede is found: a lede kept under copy edits, each edited word costing up to
+  three 3-word runs (60% of the runs is some 85% of the words), with a sentence of its own run
+  into it, is not a rewritten lede.
 - Not included either way, but a core of at least `version_min` of one text is in the other: a
   `version` (a write-through, a rewritten lede): linked, never clustered.
 - A text of fewer than `short_words` words set against one `short_ratio` times longer or more is
@@ -204,8 +208,8 @@ def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
     if too_short(f, params):
         return None, "too_short"
     m = params.match
-    holds, why_holds = _holds(f.inside_o, f.own_o, f.density_a, f.head_o, f.top_a, m)
-    inside, why_inside = _holds(f.inside_a, f.own_a, f.density_o, f.head_a, f.top_o, m)
+    holds, why_holds = _holds(f.inside_o, f.own_o, f.density_a, (f.head_o, f.head_a), f.top_a, m)
+    inside, why_inside = _holds(f.inside_a, f.own_a, f.density_o, (f.head_a, f.head_o), f.top_o, m)
     if inside and holds:
         # Each is included in the other: near duplicates when at least `inside` of each is found
         # in the other; when only one side is that far inside, the other added text of its own;
@@ -225,7 +229,7 @@ def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
 
 
 def _holds(
-    inside: float, own: float, density: float, head: float, top: int, m: MatchParams
+    inside: float, own: float, density: float, heads: tuple[float, float], top: int, m: MatchParams
 ) -> tuple[bool, str]:
     """Whether a text (the holder) holds another of which `inside` is found in it.
 
@@ -237,9 +241,14 @@ def _holds(
       whole (`interleaved_inside`): a write-through that drops passages and writes between the
       kept ones is a version.
     - A holder that puts its own text on top while the other's first paragraph is mostly not
-      found has rewritten the lede: a version, whatever else it kept.
+      found has rewritten the lede: a version, whatever else it kept. Unless the holder's own
+      first paragraph is partly the other's (more than `_OWN_FOUND` of it found) and the other's
+      lede is found at `head_edited` or more: that lede is kept under copy edits (each edited word
+      costs up to three runs, so 60% of the runs is some 85% of the words), not rewritten.
     """
-    if top >= 2 and head < m.head_kept:
+    head, holder_head = heads
+    edited_lede = holder_head > _OWN_FOUND and head >= m.head_edited
+    if top >= 2 and head < m.head_kept and not edited_lede:
         return False, "head"
     if density < m.min_density:
         return inside >= m.interleaved_inside, "holds_interleaved"

@@ -154,3 +154,13 @@ def test_an_update_that_kept_a_preview_of_the_story_does_not_join_the_story_thro
     cluster, _, links = _run(docs)
     assert cluster["preview"] == cluster["story"] != cluster["update"]
     assert ("update", "story", VERSION) in links
+
+
+def test_a_lede_kept_under_copy_edits_below_a_sentence_of_the_copys_own_is_not_a_rewritten_lede() -> None:
+    # The copy runs a sentence of its own into the story's lede and copy-edits the lede (one word in
+    # nine): its first paragraph is mostly its own, yet most of the story's lede is found in it.
+    story, new = _stories(2, seed=35)
+    lede = _edit(story[0], 9)
+    copy = [f"{' '.join(new[0].split()[: len(lede.split())])} {lede}", *story[1:], *new[1:4]]
+    cluster, relation, _ = _run([_doc("story", story, 0), _doc("copy", copy, 2)])
+    assert cluster["copy"] == cluster["story"] and relation["copy"] == EXPANDED
