@@ -3,25 +3,24 @@
 Every input ends as exactly one `Article` or one `ErrorRecord` (stage = where it failed,
 kind = the exception's class name): a bad page is counted and reported, never raised, never lost.
 
-Fetching runs async in this process; each page is archived as it arrives (in a thread of its
-own, out of the fetch event loop) and handed to the extraction pool (`ingest.pool`), so
-fetching, archiving and extracting overlap and extraction uses every core. ``workers=1``
-extracts in this process.
+Fetching runs async in this process; each page is archived as it arrives (a few at a time, in
+threads out of the fetch event loop, `ingest.archiver`) and handed to the extraction pool
+(`ingest.pool`), so fetching, archiving and extracting overlap and extraction uses every core.
+``workers=1`` extracts in this process.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from common import progress
 from ingest.archive import RawArchive
+from ingest.archiver import Archiver
 from ingest.errors import IngestError
 from ingest.extract import MIN_WORDS, extract_page
 from ingest.failures import Stage, error_record
@@ -77,15 +76,15 @@ def ingest_refs(
     refs = _unique(refs, list(refs), result, run_id=run_id)
     jobs = _jobs(workers, min_words, len(refs))
 
-    # Archiving (gzip, a PUT) runs in its own thread, one page after the other, so that the fetch
-    # event loop never waits on it; leaving the `with` waits for the last page to be archived.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copydesk-archive") as archiver:
+    # Archiving (gzip, an fsync'd write or a PUT) runs in threads, so that the fetch event loop never
+    # waits on it; leaving the `with` waits for the last page to be archived.
+    with _archiver(archive, jobs, result, run_id=run_id) as archiver:
 
         def arrived(outcome: FetchOutcome) -> None:
             progress.advance("fetch")
             if isinstance(outcome, RawPage):
                 result.pages_fetched += 1
-                archiver.submit(_archive_then_queue, outcome, jobs, result, archive=archive, run_id=run_id)
+                archiver.submit(outcome)
 
         outcomes = fetch_pages(refs, fetch_config, on_result=arrived) if refs else []
     for outcome in outcomes:
@@ -114,8 +113,9 @@ def ingest_pages(
     progress.advance("fetch", len(pages))
     pages = _unique(pages, [p.ref for p in pages], result, run_id=run_id)
     jobs = _jobs(workers, min_words, len(pages))
-    for page in pages:
-        _archive_then_queue(page, jobs, result, archive=archive, run_id=run_id)
+    with _archiver(archive, jobs, result, run_id=run_id) as archiver:
+        for page in pages:
+            archiver.submit(page)
     collect_outcomes(jobs, result, run_id=run_id)
     _log_summary("pages", len(pages), result, started)
     return result
@@ -126,20 +126,15 @@ def _jobs(workers: int | None, min_words: int, expected: int) -> ExtractJobs:
     return ExtractJobs(workers=workers, min_words=min_words, expected=expected, extract=extract_page)
 
 
-def _archive_then_queue(
-    page: RawPage, jobs: ExtractJobs, result: BatchResult, *, archive: RawArchive, run_id: str
-) -> None:
-    """Keep `page` in the raw archive, then queue it for extraction; an archive failure is an error row."""
-    try:
-        archived = dataclasses.replace(page, raw_uri=archive.put(page))
-    except IngestError as exc:
+def _archiver(archive: RawArchive, jobs: ExtractJobs, result: BatchResult, *, run_id: str) -> Archiver:
+    """Archive pages, then queue them for extraction; a page that cannot be kept is an error row."""
+
+    def failed(page: RawPage, exc: BaseException) -> None:
+        if not isinstance(exc, IngestError):  # a library bug on one page must not stop the batch
+            log.warning("unexpected error archiving %s: %r", page.ref.url, exc, exc_info=exc)
         _fail(result, page.ref, "archive", exc, run_id=run_id)
-        return
-    except Exception as exc:  # a library bug on one page must not stop the batch
-        log.warning("unexpected error archiving %s: %r", page.ref.url, exc, exc_info=True)
-        _fail(result, page.ref, "archive", exc, run_id=run_id)
-        return
-    jobs.add(archived)
+
+    return Archiver(archive, handed=jobs.add, failed=failed)
 
 
 def collect_outcomes(jobs: ExtractJobs, result: BatchResult, *, run_id: str) -> None:

@@ -22,6 +22,7 @@ import httpcore
 import httpx
 
 from ingest.errors import Refused
+from ingest.netstream import PolledStream
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,10 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
                 )
+                return PolledStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
