@@ -177,46 +177,35 @@ def write_file(table: pa.Table, loc: Location, relpath: str) -> str:
     meta = dict(table.schema.metadata or {})
     meta[SCHEMA_VERSION_KEY] = SCHEMA_VERSION.encode()
     table = table.replace_schema_metadata(meta)
-    target = loc.child(relpath)
+    return _write_whole(loc.child(relpath), lambda out: pq.write_table(table, out, compression="zstd"))
+
+
+def write_bytes(data: bytes, target: Location) -> str:
+    """Write a small file whole at `target` (a local rename with fsyncs, or a copied S3 key)."""
+    return _write_whole(target, lambda out: out.write(data))
+
+
+def _write_whole(target: Location, write: Callable[[pa.NativeFile], object]) -> str:
+    """Have `write` fill a stream, then put the result at `target` whole: locally a temporary file
+    committed by `commit_local`, on S3 a buffer handed to `put_object`. Returns `target`'s URI."""
     parent = target.path.rsplit("/", 1)[0]
     check_writable(target.uri)
     try:
-        loc.fs.create_dir(parent, recursive=True)
-        if isinstance(loc.fs, pafs.LocalFileSystem):
+        target.fs.create_dir(parent, recursive=True)
+        if isinstance(target.fs, pafs.LocalFileSystem):
             # No .parquet suffix: readers globbing **/*.parquet never see a half-written file.
             tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
             try:
-                pq.write_table(table, tmp, filesystem=loc.fs, compression="zstd")
+                with target.fs.open_output_stream(tmp) as out:
+                    write(out)
                 commit_local(tmp, target.path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
         else:
             sink = pa.BufferOutputStream()
-            pq.write_table(table, sink, compression="zstd")
-            put_object(loc.fs, target.path, sink.getvalue())
-    except (OSError, pa.ArrowException) as exc:
-        raise _translate(exc, f"cannot write {target.uri}") from exc
-    return target.uri
-
-
-def write_bytes(data: bytes, target: Location) -> str:
-    """Write a small file whole at `target` (a local rename with fsyncs, or a copied S3 key)."""
-    parent = target.path.rsplit("/", 1)[0]
-    check_writable(target.uri)
-    try:
-        target.fs.create_dir(parent, recursive=True)
-        if isinstance(target.fs, pafs.LocalFileSystem):
-            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                commit_local(tmp, target.path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-        else:
-            put_object(target.fs, target.path, data)
+            write(sink)
+            put_object(target.fs, target.path, sink.getvalue())
     except (OSError, pa.ArrowException) as exc:
         raise _translate(exc, f"cannot write {target.uri}") from exc
     return target.uri
