@@ -58,14 +58,10 @@ def diff(original: list[str], copy: list[str], *, original_keys: list[str] | Non
     for tag, p1, p2, q1, q2 in by_paragraph.get_opcodes():
         i1, i2 = _bounds(ospans, p1, p2, len(original))
         j1, j2 = _bounds(cspans, q1, q2, len(copy))
-        if tag == "equal":
-            ops.append(["=", i1, i2])
-        elif tag == "insert":
-            ops.append(["+", _join(copy[j1:j2])])
-        elif tag == "delete":
-            ops.append(["-", i1, i2])
-        else:
+        if tag == "replace":
             ops.extend(_words(okeys, ckeys, copy, i1, i2, j1, j2))
+        else:
+            ops.extend(_op(tag, copy, i1, i2, j1, j2))
     return _merge(ops)
 
 
@@ -93,19 +89,21 @@ def _words(
     matcher = SequenceMatcher(None, okeys[i0:i9], ckeys[j0:j9], autojunk=False)
     ops: list[list[Any]] = []
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
-        i1, i2, j1, j2 = i0 + a1, i0 + a2, j0 + b1, j0 + b2
-        if tag == "equal":
-            ops.append(["=", i1, i2])
-        elif tag == "insert":
-            ops.append(["+", _join(copy[j1:j2])])
-        elif tag == "delete":
-            ops.append(["-", i1, i2])
-        elif max(i2 - i1, j2 - j1) <= MAX_EDIT_WORDS:
-            ops.append(["~", i1, i2, _join(copy[j1:j2])])
-        else:
-            ops.append(["-", i1, i2])
-            ops.append(["+", _join(copy[j1:j2])])
+        ops.extend(_op(tag, copy, i0 + a1, i0 + a2, j0 + b1, j0 + b2))
     return ops
+
+
+def _op(tag: str, copy: list[str], i1: int, i2: int, j1: int, j2: int) -> list[list[Any]]:
+    """The operations for one difflib opcode: original tokens i1..i2 against the copy's j1..j2."""
+    if tag == "equal":
+        return [["=", i1, i2]]
+    if tag == "insert":
+        return [["+", _join(copy[j1:j2])]]
+    if tag == "delete":
+        return [["-", i1, i2]]
+    if max(i2 - i1, j2 - j1) <= MAX_EDIT_WORDS:
+        return [["~", i1, i2, _join(copy[j1:j2])]]
+    return [["-", i1, i2], ["+", _join(copy[j1:j2])]]
 
 
 def _merge(ops: list[list[Any]]) -> list[list[Any]]:
