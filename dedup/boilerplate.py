@@ -26,7 +26,8 @@ from typing import Protocol
 
 import numpy as np
 
-from dedup.fingerprint import NO_WORDS, Fingerprints, _mix64
+from dedup.fingerprint_arrays import NO_WORDS, Fingerprints
+from dedup.hashing import _mix64
 from dedup.records import Doc
 
 _C_LINE = np.uint64(0x9FB21C651E98DF25)

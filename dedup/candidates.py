@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.params import MatchParams
 
 _EXPAND_CHUNK = 1 << 22  # hits expanded at once: bounds the memory of common keys

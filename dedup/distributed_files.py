@@ -26,7 +26,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from common.storage import Location, delete_files, list_files, resolve, write_file
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.records import Doc
 from dedup.sketches import docs_to_sketches, sketches_to_docs
 

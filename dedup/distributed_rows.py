@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from dedup.cluster import holding
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.verify import Triple
 
 

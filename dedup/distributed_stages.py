@@ -28,7 +28,9 @@ import numpy as np
 from dedup.boilerplate import LineCounts, _content_keys, line_keys, source_keys, strip_boilerplate
 from dedup.candidates import _enough
 from dedup.distributed_files import Work, anchors_file, fp_file, hits_file, keys_file, lines_file
-from dedup.fingerprint import Fingerprints, _mix64, fingerprint
+from dedup.fingerprint import fingerprint
+from dedup.fingerprint_arrays import Fingerprints
+from dedup.hashing import _mix64
 from dedup.params import DedupParams
 from dedup.records import Doc
 from dedup.shards import Shard, read_shard

@@ -25,7 +25,8 @@ from dedup.boilerplate import LineCounts, source_keys, strip_boilerplate
 from dedup.candidates import Probe, candidate_pairs
 from dedup.cluster import cluster
 from dedup.describe import cluster_id_for, describe, fill_added_text
-from dedup.fingerprint import Fingerprints, Texts, fingerprint
+from dedup.fingerprint import Texts, fingerprint
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.params import DedupParams
 from dedup.records import DedupResult, Doc
 from dedup.verify import verify

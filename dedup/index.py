@@ -56,7 +56,8 @@ from dedup.boilerplate import Counted, LineCounts, source_keys, strip_boilerplat
 from dedup.candidates import Probe, cross_pairs_parts
 from dedup.cluster_ids import stable_ids, with_cluster_members
 from dedup.engine import fill_added_text, group
-from dedup.fingerprint import Fingerprints, fingerprint
+from dedup.fingerprint import fingerprint
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.index_cache import IndexView, clear_cache, view_of
 from dedup.params import DedupParams
 from dedup.records import EXPANDED, Assignment, DedupResult, Doc, Link

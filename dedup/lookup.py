@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 from common.storage import _translate
 from dedup.boilerplate import LineCounts
 from dedup.errors import IndexStateError
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.lookup_format import MAGIC, SegmentData
 
 _GAP = 1 << 16  # byte gap under which two ranges are read as one

@@ -45,7 +45,7 @@ import pyarrow.fs as pafs
 from common.storage import Location, _translate, check_writable, commit_local
 from dedup.boilerplate import LineCounts
 from dedup.candidates import Probe
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from common import progress
 from common.storage import Location, delete_files, list_files
 from dedup.engine import deduplicate_batches, fill_added_text
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.index import DedupIndex
 from dedup.inputs import iter_text_batches
 from dedup.params import DedupParams

@@ -24,7 +24,7 @@ from common.storage import Location, delete_files, list_files
 from dedup import lookup, lookup_format
 from dedup.boilerplate import LineCounts, source_keys
 from dedup.candidates import HistoryPart, Probe
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.index_cache import IndexView, view_of
 from dedup.params import DedupParams
 from dedup.records import Doc

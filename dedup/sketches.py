@@ -2,7 +2,7 @@
 
     <root>/index/<params tag>/sketches/date=YYYY-MM-DD/<batch>.parquet
 
-A row holds the article's metadata and its fingerprints (`dedup.fingerprint.Fingerprints`) as
+A row holds the article's metadata and its fingerprints (`dedup.fingerprint_arrays.Fingerprints`) as
 binary columns: the MinHash signature, the anchors and their paragraphs, the paragraph keys. The
 columns are made on the arrays' memory and read back the same way, without a Python loop per row.
 """
@@ -16,7 +16,7 @@ from itertools import pairwise
 import numpy as np
 import pyarrow as pa
 
-from dedup.fingerprint import Fingerprints, hashes_from_hex, hashes_to_hex
+from dedup.fingerprint_arrays import Fingerprints, hashes_from_hex, hashes_to_hex
 from dedup.records import Doc
 from dedup.tables import NULL_PARTITION, UNDATED, doc_date
 

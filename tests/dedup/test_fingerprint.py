@@ -4,14 +4,9 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
-from dedup.fingerprint import (
-    Fingerprints,
-    fingerprint,
-    hashes_from_hex,
-    hashes_to_hex,
-    shingle_hash32,
-    shingles,
-)
+from dedup.fingerprint import fingerprint
+from dedup.fingerprint_arrays import Fingerprints, hashes_from_hex, hashes_to_hex
+from dedup.hashing import shingle_hash32, shingles
 from dedup.params import MinHashParams
 from dedup.text import paragraphs, words
 from tests.corpora.planted import planted_corpus

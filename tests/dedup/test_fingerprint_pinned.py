@@ -16,17 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.fingerprint import (
-    FIRST_WORDS,
-    Fingerprints,
-    _among,
-    _doc_major_order,
-    _hashes_of,
-    _nontext,
-    _word_hashes,
-    fingerprint,
-)
+from dedup.fingerprint import _nontext, fingerprint
+from dedup.fingerprint_arrays import Fingerprints
+from dedup.hashing import _word_hashes
+from dedup.nontext import FIRST_WORDS
 from dedup.params import MinHashParams
+from dedup.radix import _among, _doc_major_order, _hashes_of
 from dedup.text import _WORD_BYTE, _word_bytes, prepare, split_words
 
 TEXTS = [

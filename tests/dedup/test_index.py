@@ -10,7 +10,7 @@ import pytest
 
 from common.storage import resolve
 from dedup.engine import deduplicate
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.index import DedupIndex
 from dedup.records import Doc
 from tests.corpora.planted import planted_corpus
