@@ -14,6 +14,7 @@ a batch's articles come out in the same order as before; a page that cannot be k
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from types import TracebackType
 
 from ingest.archive import RawArchive
 from ingest.records import RawPage
+
+log = logging.getLogger(__name__)
 
 #: Pages being archived at once. Four hide a local fsync's wait behind the next pages' (measured on
 #: the bench's disk: 6.3 ms a page one at a time, 0.6 ms with four); more gain nothing there.
@@ -49,6 +52,8 @@ class Archiver:
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="copydesk-archive")
         self._lock = threading.Lock()
         self._queue: deque[tuple[RawPage, Future[str]]] = deque()
+        #: Errors of the `failed` callback itself, raised by `close` (a pool thread's would be only logged).
+        self._broken: list[BaseException] = []
 
     def submit(self, page: RawPage) -> None:
         """Start archiving `page`."""
@@ -62,18 +67,30 @@ class Archiver:
         with self._lock:
             while self._queue and self._queue[0][1].done():
                 page, future = self._queue.popleft()
-                exc = future.exception()
-                if exc is None:
-                    try:
-                        self._handed(dataclasses.replace(page, raw_uri=future.result()))
-                    except Exception as error:  # a callback's error must not lose the pages behind it
-                        self._failed(page, error)
-                else:
-                    self._failed(page, exc)
+                try:
+                    self._settle(page, future)
+                except BaseException as error:  # the pages behind it are still handed on; close raises it
+                    self._broken.append(error)
+
+    def _settle(self, page: RawPage, future: Future[str]) -> None:
+        exc = future.exception()
+        if exc is None:
+            try:
+                self._handed(dataclasses.replace(page, raw_uri=future.result()))
+            except Exception as error:  # a callback's error must not lose the pages behind it
+                self._failed(page, error)
+        else:
+            self._failed(page, exc)
 
     def close(self) -> None:
-        """Wait until every submitted page has been archived and handed on."""
+        """Wait until every submitted page has been archived and handed on.
+
+        Raises:
+            BaseException: the first error raised by the `failed` callback (that page has no error row).
+        """
         self._pool.shutdown(wait=True)
+        if self._broken:
+            raise self._broken[0]
 
     def __enter__(self) -> Archiver:
         return self
@@ -81,4 +98,9 @@ class Archiver:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        self._pool.shutdown(wait=True)  # the block's own error goes on; a callback's is only logged
+        for error in self._broken:
+            log.error("archiving callback failed while the batch was failing: %r", error, exc_info=error)

@@ -28,26 +28,39 @@ def page(n: int) -> RawPage:
     )
 
 
-def test_pages_are_archived_at_once_and_handed_on_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    archive = RawArchive(resolve(str(tmp_path)))
-    store = archive.put
-    # Every write waits until all four are under way: one page at a time, this would never pass.
-    all_started = threading.Barrier(4, timeout=PATIENCE_S)
-    lock = threading.Lock()
-    written: list[str] = []
-    others_written = threading.Event()
+class FirstEndsLast:
+    """An archive `put` whose write of page 0 ends only once the `behind` pages after it are written
+    (then it fails, with `fail`); with `together`, no write starts before that many are under way."""
 
-    def slow_put(raw: RawPage) -> str:
-        all_started.wait()
-        if raw.ref.url.endswith("/0"):  # the first page's write ends last
-            assert others_written.wait(PATIENCE_S)
-        uri = store(raw)
-        with lock:
-            written.append(raw.ref.url[-1])
-            if len(written) == 3:
-                others_written.set()
+    def __init__(self, archive: RawArchive, behind: int, *, together: int = 0, fail: bool = False) -> None:
+        self.store = archive.put
+        self.behind = behind
+        self.fail = fail
+        self.started = threading.Barrier(together, timeout=PATIENCE_S) if together else None
+        self.lock = threading.Lock()
+        self.written: list[str] = []
+        self.others_written = threading.Event()
+
+    def __call__(self, raw: RawPage) -> str:
+        if self.started is not None:
+            self.started.wait()
+        if raw.ref.url.endswith("/0"):
+            assert self.others_written.wait(PATIENCE_S)
+            if self.fail:
+                raise ArchiveError("disk full")
+        uri = self.store(raw)
+        with self.lock:
+            self.written.append(raw.ref.url[-1])
+            if len(self.written) == self.behind:
+                self.others_written.set()
         return uri
 
+
+def test_pages_are_archived_at_once_and_handed_on_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    archive = RawArchive(resolve(str(tmp_path)))
+    # Every write waits until all four are under way: one page at a time, this would never pass.
+    slow_put = FirstEndsLast(archive, 3, together=4)
+    written = slow_put.written
     monkeypatch.setattr(archive, "put", slow_put)
     handed: list[RawPage] = []
     with Archiver(
@@ -96,3 +109,22 @@ def test_a_failing_hand_on_does_not_lose_the_pages_behind_it(tmp_path: Path):
         for n in range(3):
             archiver.submit(page(n))
     assert events == ["failed 0: queue broke", "kept 1", "kept 2"]
+
+
+def test_a_failing_error_callback_neither_strands_the_pages_behind_it_nor_goes_unseen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    archive = RawArchive(resolve(str(tmp_path)))
+    put = FirstEndsLast(archive, 2, fail=True)  # page 0 fails after the pages behind it are written
+
+    def failed(raw: RawPage, exc: BaseException) -> None:
+        raise RuntimeError(f"cannot record the error of {raw.ref.url}")
+
+    monkeypatch.setattr(archive, "put", put)
+    kept: list[str] = []
+    archiver = Archiver(archive, handed=lambda p: kept.append(p.ref.url[-1]), failed=failed, threads=3)
+    for n in range(3):
+        archiver.submit(page(n))
+    with pytest.raises(RuntimeError, match=r"cannot record the error of https://herald\.example/0"):
+        archiver.close()
+    assert kept == ["1", "2"]
