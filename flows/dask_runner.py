@@ -116,10 +116,9 @@ def dask_task_runner(spec: str, *, connect_timeout_s: float = 30.0) -> Iterator[
             without ``PREFECT_API_URL``.
     """
     try:
-        import distributed
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
-        raise DaskSetupError(f"--dask needs the dask extra: pip install 'copydesk[dask]' ({exc})") from exc
+        raise _no_extra(exc) from exc
     where, workers = parse_spec(spec)
     if where == "local":
         api_url = flow_api_url()
@@ -127,11 +126,7 @@ def dask_task_runner(spec: str, *, connect_timeout_s: float = 30.0) -> Iterator[
             address = cluster.scheduler_address
             yield Target(DaskTaskRunner(address=address), workers or 2, address, api_url)
         return
-    try:
-        client = distributed.Client(where, timeout=connect_timeout_s, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise DaskSetupError(f"cannot reach the Dask scheduler at {where}: {exc}") from exc
-    with client:
+    with _connect(where, connect_timeout_s) as client:
         lanes = check_workers(client)
     yield Target(DaskTaskRunner(address=where), lanes, where, "")
 
@@ -144,21 +139,49 @@ def dask_client(spec: str, *, connect_timeout_s: float = 30.0) -> Iterator[Any]:
     Raises:
         DaskSetupError: distributed missing, the scheduler unreachable.
     """
-    try:
-        import distributed
-    except ImportError as exc:
-        raise DaskSetupError(f"--dask needs the dask extra: pip install 'copydesk[dask]' ({exc})") from exc
     where, workers = parse_spec(spec)
     if where == "local":
+        distributed = _distributed()
         with _local_cluster(workers or 2, None) as cluster, distributed.Client(cluster) as client:
             yield client
         return
+    with _connect(where, connect_timeout_s) as client:
+        yield client
+
+
+def _no_extra(exc: ImportError) -> DaskSetupError:
+    return DaskSetupError(f"--dask needs the dask extra: pip install 'copydesk[dask]' ({exc})")
+
+
+def _distributed() -> Any:
+    """The `distributed` module, or `DaskSetupError` when the dask extra is not installed."""
     try:
-        client = distributed.Client(where, timeout=connect_timeout_s, set_as_default=False)
+        import distributed
+    except ImportError as exc:
+        raise _no_extra(exc) from exc
+    return distributed
+
+
+def _connect(where: str, timeout_s: float) -> Any:
+    """A `distributed.Client` of the scheduler at `where` (use it as a context manager).
+
+    Raises:
+        DaskSetupError: the scheduler unreachable, or `where` not an address distributed can use
+            (a port that is no number, an unknown scheme). That is checked first: a `Client` given
+            such an address raises a bare ValueError and leaves its event loop running, and its
+            ``__del__`` later blocks for a minute.
+    """
+    distributed = _distributed()
+    from distributed.comm import get_address_host_port
+
+    try:
+        get_address_host_port(where)
+    except ValueError as exc:
+        raise DaskSetupError(f"--dask {where}: not a Dask scheduler address ({exc})") from exc
+    try:
+        return distributed.Client(where, timeout=timeout_s, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise DaskSetupError(f"cannot reach the Dask scheduler at {where}: {exc}") from exc
-    with client:
-        yield client
 
 
 def flow_api_url() -> str:

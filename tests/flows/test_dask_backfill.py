@@ -251,6 +251,16 @@ def test_bad_dask_specs(spec: str) -> None:
         parse_spec(spec)
 
 
+@pytest.mark.parametrize("spec", ["127.0.0.1:abc", "http://127.0.0.1:8786", "tcp://"])
+def test_a_malformed_scheduler_address_is_one_clear_error(spec: str) -> None:
+    from flows.dask_runner import dask_client
+
+    with pytest.raises(DaskSetupError, match="not a Dask scheduler address"), dask_client(spec):
+        pass
+    with pytest.raises(DaskSetupError, match="not a Dask scheduler address"), dask_task_runner(spec):
+        pass
+
+
 def test_unreachable_scheduler_is_one_clear_error() -> None:
     import socket
 
