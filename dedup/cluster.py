@@ -17,9 +17,10 @@ joins it with its parts, however much text of its own it adds, and the parts joi
 main story otherwise; when every cluster it holds is such a part, those published before it are
 stories and those after it are parts (copied from it). Texts it holds that all make one story join
 it however little of it they cover: there is nothing to bridge. A text that a text unrelated to
-the holder (not linked to it) holds too is no part of either: it could bridge them, so the main
-story decides. The links it does not follow become `version` links. Every decision reads the
-links and the sketches only, never the order of input.
+the holder (not linked to it as a copy: a version of the holder is another story) holds too is no
+part of either: it could bridge them, so the main story decides. The links it does not follow
+become `version` links. Every decision reads the links and the sketches only, never the order of
+input.
 
 A text that holds a copy of V while it is a version of V itself does not join V through that copy:
 when it shares with V a passage beyond the copy of at least `version_min` of V (a write-through
@@ -122,6 +123,7 @@ def cluster(
     root_of = {t: uf.find(t) for x in pending for t in held[x]}
     members = Counter(uf.find(i) for i in range(n)) if pending else Counter()
     linked = {(min(a, o), max(a, o)) for a, o, _ in links}
+    copied = {(min(a, o), max(a, o)) for a, o, rel in links if rel != VERSION}
     holders: dict[int, list[int]] = defaultdict(list)
     for x in pending:
         for t in held[x]:
@@ -131,9 +133,10 @@ def cluster(
         # preview of its new top), not another story: when one cluster alone is more than that,
         # x joins it with its parts. When every cluster is such a part, those published after x
         # are parts (copied from it) and those before it are stories. That holds only when no text
-        # x holds is also held by a text unrelated to x (not linked to it): such a text could
+        # x holds is also held by a text unrelated to x (no copy of it, nor x of it: two texts that
+        # each add a passage to their own story are versions of each other): such a text could
         # bridge two stories. Otherwise the main story decides, and x's parts join along.
-        own = [all(h == x or (min(h, x), max(h, x)) in linked for h in holders[t]) for t in held[x]]
+        own = [all(h == x or (min(h, x), max(h, x)) in copied for h in holders[t]) for t in held[x]]
         inside = Counter(root_of[t] for t in held[x])
         whole = {t for t in held[x] if members[root_of[t]] == inside[root_of[t]]}
         stories = {root_of[t] for t in held[x]} - {root_of[t] for t in whole}

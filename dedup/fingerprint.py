@@ -127,9 +127,10 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     _signatures(sig, (sh >> np.uint64(32)).astype(np.uint32), n_sh, a, b)
 
     keep = np.flatnonzero((sh & np.uint64(0xFFFFFFFF)) < np.uint64(int(params.anchor_rate * (1 << 32))))
+    nontext = _nontext(w, wh)
     if keep.size:
         # Captions, credits, link lines and the like are not text: they give no anchors.
-        keep = keep[~_nontext(w, wh)[sh_line[keep]]]
+        keep = keep[~nontext[sh_line[keep]]]
     an, an_doc, an_para = sh[keep], sh_doc[keep], sh_para[keep]
     order = _doc_major_order(an, an_doc, n_docs)
     an, an_doc, an_para = an[order], an_doc[order], an_para[order]
@@ -138,7 +139,7 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     an, an_doc, an_para = an[first], an_doc[first], an_para[first]
     offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.bincount(an_doc, minlength=n_docs), out=offsets[1:])
-    para_offsets, para_keys = _paragraph_keys(wh, w.doc, w.para, n_docs)
+    para_offsets, para_keys = _paragraph_keys(wh, w.doc, w.para, n_docs, nontext[w.line] if wh.size else None)
     return Fingerprints(
         sig, n_sh, offsets, an, np.minimum(an_para, 65535).astype(np.uint16), hashes, para_offsets, para_keys
     )
@@ -158,10 +159,20 @@ def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:
     return nontext_lines(w.data, first, hinted, ends)
 
 
+#: The low bits of a paragraph key hold the paragraph's words of text (`para_words`).
+_WORD_BITS = 8
+
+
 def _paragraph_keys(
-    wh: np.ndarray, doc: np.ndarray, para: np.ndarray, n_docs: int
+    wh: np.ndarray, doc: np.ndarray, para: np.ndarray, n_docs: int, nontext: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A 32-bit hash of each paragraph's words in order, CSR by text (0 for paragraphs without words)."""
+    """A 32-bit key of each paragraph's words in order, CSR by text (0 for paragraphs without words).
+
+    The high 24 bits hash the words; the low `_WORD_BITS` count them (capped at 255; 0 for a line
+    that is not text, where `nontext` marks its words): verification weighs what two texts share
+    and what each adds by words (`para_words`), not by the sampled anchors alone. The same
+    paragraph always has the same key, so the key still finds a source's repeated lines.
+    """
     n_paras = np.zeros(n_docs, dtype=np.int64)
     if wh.size == 0:
         return np.zeros(n_docs + 1, dtype=np.int64), np.zeros(0, np.uint32)
@@ -171,7 +182,11 @@ def _paragraph_keys(
     pos = np.arange(wh.size) - np.repeat(starts, np.diff(np.append(starts, wh.size)))
     mixed = _mix64(wh + pos.astype(np.uint64) * np.uint64(_C[1]))
     keys = (_mix64(np.add.reduceat(mixed, starts)) >> np.uint64(32)).astype(np.uint32)
-    keys[keys == 0] = 1  # 0 is kept for paragraphs without words
+    n_words = np.minimum(np.diff(np.append(starts, wh.size)), (1 << _WORD_BITS) - 1).astype(np.uint32)
+    if nontext is not None:
+        n_words[nontext[starts]] = 0
+    keys = (keys & np.uint32(~((1 << _WORD_BITS) - 1) & 0xFFFFFFFF)) | n_words
+    keys[keys == 0] = 1 << _WORD_BITS  # 0 is kept for paragraphs without words
     g_doc, g_para = doc[starts], para[starts]
     np.maximum.at(n_paras, g_doc, g_para + 1)
     offsets = np.zeros(n_docs + 1, dtype=np.int64)
@@ -179,3 +194,9 @@ def _paragraph_keys(
     out = np.zeros(int(offsets[-1]), dtype=np.uint32)
     out[offsets[g_doc] + g_para] = keys
     return offsets, out
+
+
+def para_words(keys: np.ndarray) -> np.ndarray:
+    """Words of text of each paragraph, read from its keys (`Fingerprints.para_keys`): 0 for a line
+    that is not text (a caption, a credit) and for one without words."""
+    return (keys & np.uint32((1 << _WORD_BITS) - 1)).astype(np.int64)

@@ -21,8 +21,9 @@ class MinHashParams:
     anchor_rate: float = 0.25
 
     def tag(self) -> str:
-        # "pn": paragraph-bound windows of words, non-text lines without anchors (before: "pw", all lines).
-        return f"pn{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
+        # "pc": paragraph-bound windows of words, non-text lines without anchors, paragraph keys that
+        # count their words (before: "pn", keys without counts; "pw", anchors on all lines).
+        return f"pc{self.shingle_words}-p{self.num_perm}-s{self.seed}-a{round(1 / self.anchor_rate)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,10 @@ class MatchParams:
     #: Share of a text found in a holder whose found paragraphs stand together for it to be
     #: included (a near-duplicate still needs `inside` both ways).
     holds_inside: float = 0.7
-    #: ... and when at most this share of it is paragraphs it lacks entirely (not copy-edited).
-    own_max: float = 0.2
+    #: ... and when at most this share of its words is paragraphs it lacks entirely (not
+    #: copy-edited): the rules' "about 20%", with the margin of counting words (a figure such as
+    #: "1-1/4" is three words, a ticker "<BP.L>" two).
+    own_max: float = 0.225
     #: A holder that puts text on top of the other's first paragraph, of which less than this
     #: share is found, has rewritten the lede (a version).
     head_kept: float = 0.7

@@ -233,7 +233,7 @@ def test_an_update_that_cuts_the_story_start_is_linked_not_clustered() -> None:
     t0 = T0 - timedelta(days=1)
     original = Doc("o", "\n\n".join(story), published_at=t0)
     # Drops the first two paragraphs and a middle one, writes new ones between and after: an update.
-    update = [story[2], other[0], story[3], other[1], *story[5:], other[2]]
+    update = [story[2], other[0], story[3], other[1], *story[5:], other[2], other[3]]
     # An expanded copy whose explainer is not the update's new text (else the update would be an
     # excerpt of it: a copy of a copy).
     # Drops only a byline-sized first line of the original: still its copy.
@@ -241,7 +241,7 @@ def test_an_update_that_cuts_the_story_start_is_linked_not_clustered() -> None:
     docs = [
         original,
         Doc("u", "\n\n".join(update), published_at=T0),
-        Doc("c", "\n\n".join([*story, *other[3:]]), published_at=T0),
+        Doc("c", "\n\n".join([*story, *other[4:]]), published_at=T0),
     ]
     result = deduplicate(docs)
     by_id = {a.article_id: a for a in result.assignments}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
-from dedup.fingerprint import fingerprint
+from dedup.fingerprint import fingerprint, para_words
 from dedup.fingerprint_arrays import Fingerprints, hashes_from_hex, hashes_to_hex
 from dedup.hashing import shingle_hash32, shingles
 from dedup.params import MinHashParams
@@ -131,3 +131,25 @@ def test_content_hashes_round_trip_through_hex() -> None:
     hexes = hashes_to_hex(fp.content_hashes)
     assert hexes[1] == "" and hexes[0] == hexes[2] and len(hexes[0]) == 64
     assert np.array_equal(hashes_from_hex(hexes), fp.content_hashes)
+
+
+def test_paragraph_keys_carry_the_words_of_text_of_each_paragraph() -> None:
+    text = "\n\n".join(
+        [
+            "The council voted on Tuesday to close the old bridge for repairs.",
+            "(AP Photo/Jane Doe)",
+            "* * *",
+            "Traffic will be sent through the harbour road until the spring.",
+        ]
+    )
+    same_words = "\n\n".join(
+        ["The council voted on Tuesday to close the old bridge for repairs.", "Nothing else."]
+    )
+    fp = fingerprint([text, same_words])
+    assert fp.para_keys is not None and fp.para_offsets is not None
+    first, second = (fp.para_keys[fp.para_offsets[i] : fp.para_offsets[i + 1]] for i in range(2))
+    # Words of text per paragraph; a photo credit is not text, and a paragraph without words keeps key 0.
+    assert para_words(first).tolist() == [12, 0, 0, 11]
+    assert first[1] != 0 and first[2] == 0
+    # The same paragraph has the same key in any text: a source's repeated lines are still found.
+    assert first[0] == second[0] and first[3] != second[1]

@@ -146,10 +146,12 @@ def test_a_passage_that_two_unrelated_texts_hold_bridges_neither() -> None:
 
 def test_an_update_that_kept_a_preview_of_the_story_does_not_join_the_story_through_it() -> None:
     story, new = _stories(2, seed=36, words=450)
-    n = len(story)
     preview = story[:2]
-    # Keeps the preview's paragraphs and more of the story, drops its last quarter, writes its own.
-    update = [*story[:2], new[0], *story[2 : n - n // 4], new[1], new[2]]
+    # Keeps the preview's paragraphs and more of the story, drops its last quarter (of the words),
+    # writes its own.
+    words = [len(p.split()) for p in story]
+    kept = next(k for k in range(len(story), 0, -1) if sum(words[k:]) >= 0.25 * sum(words))
+    update = [*story[:2], new[0], *story[2:kept], new[1], new[2]]
     docs = [_doc("story", story, 0), _doc("preview", preview, 1), _doc("update", update, 3)]
     cluster, _, links = _run(docs)
     assert cluster["preview"] == cluster["story"] != cluster["update"]
@@ -164,3 +166,23 @@ def test_a_lede_kept_under_copy_edits_below_a_sentence_of_the_copys_own_is_not_a
     copy = [f"{' '.join(new[0].split()[: len(lede.split())])} {lede}", *story[1:], *new[1:4]]
     cluster, relation, _ = _run([_doc("story", story, 0), _doc("copy", copy, 2)])
     assert cluster["copy"] == cluster["story"] and relation["copy"] == EXPANDED
+
+
+def test_a_digest_that_runs_half_of_a_short_story_does_not_join_it() -> None:
+    # A 50-word story of two paragraphs; a digest of briefs runs its first paragraph only. Half of
+    # the story is there, whatever the sample of its anchors says: not included, no copy.
+    story = [
+        "The city's eight largest banks did not borrow from the central bank in the week to Wednesday, "
+        "a spokesman for the bank said.",
+        "It was the second half of a two-week reporting period that ended on Wednesday, and the banks "
+        "did not borrow in the first week either.",
+    ]
+    briefs, _ = _stories(2, seed=37, words=250)
+    digest = ["Business briefs", "Banks skip the window", story[0], "Harvest early", *briefs[:4]]
+    cluster, _, links = _run([_doc("digest", digest, 0), _doc("story", story, 1)])
+    assert cluster["story"] != cluster["digest"]
+    assert not any(rel != VERSION for _, _, rel in links)
+    # The same story run whole inside the digest is its copy.
+    whole = [*digest[:3], story[1], *digest[3:]]
+    cluster, _, _ = _run([_doc("digest", whole, 0), _doc("story", story, 1)])
+    assert cluster["story"] == cluster["digest"]
