@@ -10,7 +10,10 @@ holds texts lying in different clusters is looked at closely: the texts it holds
 story (two of them are one story when they are already joined, linked to each other, even as
 versions, or when the parts of the holder they cover overlap), and the holder joins the story that
 covers at least `main_story` of it (an expanded copy with another wire's paragraph appended joins
-its story, not the other wire's); when no story covers that much (a digest), it joins none of them.
+its story, not the other wire's), or more than half of it and nearly all (4/5) of what it shares
+with the texts it holds (a live page that adds new entries of its own to the story, one of them an
+item also posted alone); when no story covers that much (a digest, a merge of two stories), it
+joins none of them.
 A cluster all of whose texts the holder holds is a part of it (a preview of its new top, an item of
 its live page), not a story that competes: when only one cluster is more than that, the holder
 joins it with its parts, however much text of its own it adds, and the parts join along with the
@@ -207,7 +210,8 @@ def _main_story(
     fp: Fingerprints,
     share: float,
 ) -> set[int]:
-    """The texts held by `x` that belong to the story covering at least `share` of x (empty if none)."""
+    """The texts held by `x` that belong to the story covering at least `share` of x, or more than
+    half of x and nearly all it shares with the texts it holds (empty if none)."""
     anchors_x, _ = fp.anchors_of(x)
     if anchors_x.size == 0:
         return set()
@@ -226,9 +230,22 @@ def _main_story(
         covered = np.unique(np.concatenate([inside[t] for t in targets if story[t] == s])).size
         if covered / anchors_x.size > best_cover:
             best, best_cover = s, covered / anchors_x.size
-    if best is None or best_cover < share:
+    if best is None:
         return set()
+    if best_cover < share:
+        # A story that is most of x and nearly all x shares with the texts it holds keeps x: the
+        # rest x holds is small beside it (an item of a live page also posted alone), not a
+        # second story of a merge or a digest, whose stories each are a large part of what it holds.
+        held = np.unique(np.concatenate(list(inside.values()))).size
+        if not (best_cover > _MAJORITY and best_cover * anchors_x.size >= _NEARLY_ALL * held):
+            return set()
     return {t for t in targets if story[t] == best}
+
+
+#: A story covering more than this share of a holder ...
+_MAJORITY = 0.5
+#: ... and at least this share of what the holder shares with the texts it holds is its main story.
+_NEARLY_ALL = 0.8
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:

@@ -190,3 +190,31 @@ def test_a_copy_stamped_before_its_source_is_still_grouped_with_honest_relations
     assert cluster["preview"] == cluster["story"]
     # The earliest published is the original; the other says how it stands to it.
     assert relation["preview" if stamp > 0 else "story"] == (EXCERPT if stamp > 0 else EXPANDED)
+
+
+def test_a_live_page_joins_its_story_with_an_item_it_runs_that_was_posted_alone_before_it() -> None:
+    story, entries = _stories(2, seed=41, words=450)
+    # One entry, posted alone (stamped before the page that runs it): the shortest of 45 words or more
+    # (a text under 40 words is too short to call a copy of a page).
+    k_item = min(
+        (k for k in range(len(entries)) if len(entries[k].split()) >= 45), key=lambda k: len(entries[k])
+    )
+    item, rest = [entries[k_item]], entries[:k_item] + entries[k_item + 1 :]
+    words = [len(p.split()) for p in rest]
+    # New entries of the page's own: the story is a little more than half of the page.
+    own = len(" ".join(story).split()) / 0.56 - len(" ".join(story).split()) - len(item[0].split())
+    new = rest[: next(k for k in range(1, len(rest)) if sum(words[:k]) >= own)]
+    docs = [
+        _doc("story", story, 0),
+        _doc("story-copy", story, 0.5),
+        _doc("item", item, 1),
+        _doc("page", [*new, *item, *story], 2),
+    ]
+    _, cluster, _ = _run(docs)
+    # The story is most of the page and nearly all it shares with what it holds: one cluster.
+    assert cluster["page"] == cluster["story"] == cluster["story-copy"] == cluster["item"]
+    # Two stories of equal weight merged into one text (a digest, a merge) still join neither.
+    n_story = len(" ".join(story).split())
+    other = rest[: next(k for k in range(1, len(rest)) if sum(words[:k]) >= n_story)]
+    _, cluster, _ = _run([*docs[:2], _doc("other", other, 1), _doc("merge", [*story, *other], 2)])
+    assert len({cluster["merge"], cluster["story"], cluster["other"]}) == 3
