@@ -66,7 +66,7 @@ def fetch_config() -> FetchConfig:
     """Fast settings for the local server: loopback allowed, tiny timeouts and delays."""
     return FetchConfig(
         user_agent="CopydeskTest/1.0",
-        timeout_s=0.5,
+        timeout_s=1.5,
         max_bytes=200_000,
         per_host_delay_s=0.0,
         per_host_concurrency=8,

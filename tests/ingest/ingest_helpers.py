@@ -260,7 +260,7 @@ def routes(base: str) -> dict[str, Callable[[int], Response]]:
         ),
         "/pub/unavailable": lambda _n: Response(status=503, headers={"Retry-After": "3600"}),
         "/pub/server-error": lambda _n: Response(status=500, body=b"oops"),
-        "/pub/slow": lambda _n: Response(body=article_html("Slow story").encode(), delay_s=1.5),
+        "/pub/slow": lambda _n: Response(body=article_html("Slow story").encode(), delay_s=4.0),
         "/pub/huge": lambda _n: Response(body=huge),
         "/pub/huge-stream": lambda _n: Response(body=huge, send_length=False),
         "/pub/image.png": lambda _n: Response(
