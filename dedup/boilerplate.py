@@ -64,6 +64,20 @@ def line_keys(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.nda
     return keys, (fp.para_keys != 0) & (src != 0)
 
 
+def distinct_lines(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(line key, key of the (line, text content) pair) of each usable paragraph of `fp`, each
+    distinct pair once: texts are counted by content, so one article under several URLs counts once.
+    The pair keys let parts of a table be put together and made distinct again."""
+    keys, usable = line_keys(fp, sources)
+    keys = keys[usable]
+    if keys.size == 0 or fp.para_offsets is None:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))[usable]
+    pair = keys ^ _mix64(content + _C_LINE)
+    _, first = np.unique(pair, return_index=True)
+    return keys[first], pair[first]
+
+
 @dataclass(slots=True)
 class LineCounts:
     """How many different texts of their source hold each (source, paragraph), for some texts."""
@@ -76,16 +90,16 @@ class LineCounts:
         """Counts of the lines of `fp` held by at least `min_texts` texts (fewer cannot add up to
         boilerplate with other parts unless those hold it too: give the smallest threshold that
         any use of these counts needs, 1 to keep every line)."""
-        keys, usable = line_keys(fp, sources)
-        keys = keys[usable]
+        keys, _ = distinct_lines(fp, sources)
+        return LineCounts.tally(keys, min_texts)
+
+    @staticmethod
+    def tally(keys: np.ndarray, min_texts: int) -> LineCounts:
+        """The counts of line keys given once per distinct (line, text content) (`distinct_lines`,
+        over every part of the texts), keeping those held by at least `min_texts` texts."""
         if keys.size == 0:
             return LineCounts.empty()
-        assert fp.para_offsets is not None
-        content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))[usable]
-        # Distinct (line, text content) pairs, then texts per line.
-        pair = keys ^ _mix64(content + _C_LINE)
-        _, first = np.unique(pair, return_index=True)
-        uniq, counts = np.unique(keys[first], return_counts=True)
+        uniq, counts = np.unique(keys, return_counts=True)
         common = counts >= min_texts
         return LineCounts(uniq[common], counts[common].astype(np.int32))
 

@@ -9,7 +9,7 @@ boilerplate) proposes no pairs, and its texts still meet through their other key
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,15 +70,6 @@ class Probe:
             keys.sort()
             self._keys_packed = keys
         return self._keys_packed
-
-    def range_of(self, values: np.ndarray, *, keys: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Positions [lo, hi) in `packed` (or `keys_packed`) of the entries equal to each of
-        `values`, compared on their top bits."""
-        return _range(self.keys_packed if keys else self.packed, self.doc_bits, values)
-
-    def docs_at(self, positions: np.ndarray, *, keys: bool = False) -> np.ndarray:
-        table = self.keys_packed if keys else self.packed
-        return (table[positions] & np.uint64((1 << self.doc_bits) - 1)).astype(np.int64)
 
 
 def anchor_pairs(
@@ -182,7 +173,7 @@ def _part_hits(
         sel = np.flatnonzero((df > 0) & (df <= cap))
         d = df[sel]
         within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
-        docs = (table[np.repeat(lo[sel], d) + within] & np.uint64((1 << part.doc_bits) - 1)).astype(np.int64)
+        docs = _docs_at(table, part.doc_bits, np.repeat(lo[sel], d) + within)
         idx = np.repeat(sel, d)
         if part.mask is not None:
             keep = part.mask[docs]
@@ -195,6 +186,11 @@ def _part_hits(
     ok = (df <= params.max_anchor_df) & ~common
     keep = ok[v]
     return v[keep], docs[keep]
+
+
+def _docs_at(table: np.ndarray, doc_bits: int, positions: np.ndarray) -> np.ndarray:
+    """The texts of the entries at `positions` of a packed table."""
+    return (table[positions] & np.uint64((1 << doc_bits) - 1)).astype(np.int64)
 
 
 def _range(table: np.ndarray, doc_bits: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,59 +215,88 @@ def _hits(
     same_set: bool,
     new_from: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(holder, other) text pairs where enough of the holder's keys are among the other's anchors.
-
-    Keys come text by text; they are looked up a slice of holders at a time, so the lookup arrays
-    stay small however many texts there are.
-    """
+    """(holder, other) text pairs where enough of the holder's keys are among the other's anchors."""
     width = int(target.counts.size)
     holders: list[np.ndarray] = []
     others: list[np.ndarray] = []
+    counted = hit_counts(
+        key_docs,
+        key_vals,
+        target.packed,
+        target.doc_bits,
+        width,
+        params,
+        same_set=same_set,
+        new_from=new_from,
+    )
+    for directed, hits in counted:
+        good = directed[_enough(hits, holder_counts[directed // width], params)]
+        holders.append(good // width)
+        others.append(good % width)
+    if not holders:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(holders), np.concatenate(others)
+
+
+def hit_counts(
+    key_docs: np.ndarray,
+    key_vals: np.ndarray,
+    packed: np.ndarray,
+    doc_bits: int,
+    width: int,
+    params: MatchParams,
+    *,
+    same_set: bool,
+    new_from: int = 0,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The hits of keys among the anchors of a sorted `packed` table (as `Probe` packs them):
+    (directed pair code ``holder * width + other``, how many of the holder's keys the other holds),
+    sorted, a slice of holders at a time; every hit of a holder is in one slice.
+
+    Keys come text by text (`key_docs` sorted); they are looked up a slice of holders at a time,
+    and the (key, texts holding it) expanded a bounded slice at a time, so the lookup arrays stay
+    small however many texts there are. With `same_set`, keys and anchors are of the same texts:
+    a text does not hit itself, a value held by one text only is skipped, and with `new_from`
+    only pairs with a text at index >= new_from count.
+    """
     begin = 0
     while begin < key_docs.size:
         end = min(begin + _KEY_SLICE, key_docs.size)
         end = int(np.searchsorted(key_docs, key_docs[end - 1], side="right"))
-        docs, lo, df = _lookup(key_docs[begin:end], key_vals[begin:end], target, params, same_set, new_from)
+        docs, lo, df = _lookup(
+            key_docs[begin:end], key_vals[begin:end], packed, doc_bits, params, same_set, new_from
+        )
         begin = end
         ends = np.cumsum(df)
         start = 0
-        # Expand (key, texts holding it) into hits a bounded slice of holders at a time, so each
-        # slice has all the hits of its holders and is filtered at once.
         while start < docs.size:
             stop = int(np.searchsorted(ends, ends[start] - df[start] + _EXPAND_CHUNK, side="right"))
             stop = int(np.searchsorted(docs, docs[max(stop, start + 1) - 1], side="right"))
             d = df[start:stop]
             within = np.arange(int(d.sum())) - np.repeat(np.cumsum(d) - d, d)
             holder = np.repeat(docs[start:stop], d)
-            other = target.docs_at(np.repeat(lo[start:stop], d) + within)
+            other = _docs_at(packed, doc_bits, np.repeat(lo[start:stop], d) + within)
             keep = (holder != other) & (np.maximum(holder, other) >= new_from) if same_set else slice(None)
-            directed, hits = np.unique(holder[keep] * width + other[keep], return_counts=True)
-            sample = np.minimum(holder_counts[directed // width], params.index_keys)
-            need = np.minimum(params.min_shared_anchors, sample)
-            good = directed[(hits >= need) & (hits >= params.min_candidate_containment * sample)]
-            holders.append(good // width)
-            others.append(good % width)
+            yield np.unique(holder[keep] * width + other[keep], return_counts=True)
             start = stop
-    if not holders:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(holders), np.concatenate(others)
 
 
 def _lookup(
     key_docs: np.ndarray,
     key_vals: np.ndarray,
-    target: Probe,
+    packed: np.ndarray,
+    doc_bits: int,
     params: MatchParams,
     same_set: bool,
     new_from: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The keys worth expanding, as (holder, first position in `target.packed`, texts holding it)."""
-    lo, hi = target.range_of(key_vals)
+    """The keys worth expanding, as (holder, first position in `packed`, texts holding it)."""
+    lo, hi = _range(packed, doc_bits, key_vals)
     df = hi - lo
     ok = (df >= (2 if same_set else 1)) & (df <= params.max_anchor_df)
     if same_set and new_from:
         # Keys of history texts only matter where new texts hold them, and the other way round.
-        ok &= (key_docs >= new_from) | (target.docs_at(np.maximum(hi - 1, 0)) >= new_from)
+        ok &= (key_docs >= new_from) | (_docs_at(packed, doc_bits, np.maximum(hi - 1, 0)) >= new_from)
     return key_docs[ok], lo[ok], df[ok]
 
 

@@ -9,7 +9,8 @@ nothing:
 
 - fingerprints and the boilerplate strip of a text depend on that text alone, once the counts of
   its source's lines over the whole table are known; those counts are summed per line, so each
-  bucket of line keys is counted on its own (`dedup.boilerplate.LineCounts.of`, over all shards);
+  bucket of line keys is counted on its own (`dedup.boilerplate.distinct_lines` per shard,
+  `LineCounts.tally` per bucket: the two halves of `LineCounts.of`);
 - a candidate (`dedup.candidates.anchor_pairs`) is a holder with enough of its keys among another
   text's anchors: each key meets the anchors equal to it (compared on their top bits, as `Probe`
   packs them) in one range of values, so a task per range finds every (holder, other) hit there;
@@ -25,18 +26,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dedup.boilerplate import LineCounts, _content_keys, line_keys, source_keys, strip_boilerplate
-from dedup.candidates import _enough
+from dedup.boilerplate import LineCounts, distinct_lines, source_keys, strip_boilerplate
+from dedup.candidates import _enough, hit_counts
 from dedup.distributed_files import Work, anchors_file, fp_file, hits_file, keys_file, lines_file
 from dedup.fingerprint import fingerprint
 from dedup.fingerprint_arrays import Fingerprints
-from dedup.hashing import _mix64
 from dedup.params import DedupParams
 from dedup.records import Doc
 from dedup.shards import Shard, read_shard
 from dedup.verify import Verified, verify
-
-_C_LINE = np.uint64(0x9FB21C651E98DF25)  # as dedup.boilerplate pairs a line with its text
 
 
 def bucket_of(values: np.ndarray, buckets: int) -> np.ndarray:
@@ -56,7 +54,7 @@ def fingerprint_shard(
         docs.extend(batch)
     fp = Fingerprints.concat(parts, consume=True) if parts else fingerprint([], params.minhash)
     work.write_sketches(fp_file(index), docs, fp)
-    keys, pair = _line_pairs(fp, source_keys(docs))
+    keys, pair = distinct_lines(fp, source_keys(docs))
     where = bucket_of(keys, line_buckets)
     for b in range(line_buckets):
         mine = where == b
@@ -64,30 +62,13 @@ def fingerprint_shard(
     return docs
 
 
-def _line_pairs(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(line key, key of the (line, text content) pair) of each usable paragraph of `fp`, as
-    `LineCounts.of` pairs them, without the repeats within these texts."""
-    keys, usable = line_keys(fp, sources)
-    keys = keys[usable]
-    if keys.size == 0 or fp.para_offsets is None:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
-    content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))[usable]
-    pair = keys ^ _mix64(content + _C_LINE)
-    _, first = np.unique(pair, return_index=True)
-    first.sort()  # the first occurrence of each, in reading order
-    return keys[first], pair[first]
-
-
 def count_lines(work: Work, bucket: int, shards: int, min_texts: int) -> LineCounts:
-    """The counts of the lines of one bucket over the whole table (texts counted by content, as
-    `LineCounts.of`), keeping those held by at least `min_texts` texts: the boilerplate."""
+    """The counts of the lines of one bucket over the whole table (`LineCounts.tally` of the
+    distinct (line, text content) pairs of every shard), keeping those held by at least
+    `min_texts` texts: the boilerplate."""
     keys, pair = work.read_many([lines_file(bucket, s) for s in range(shards)], "key", "pair")
-    if keys.size == 0:
-        return LineCounts.empty()
     _, first = np.unique(pair, return_index=True)
-    uniq, counts = np.unique(keys[first], return_counts=True)
-    common = counts >= min_texts
-    return LineCounts(uniq[common], counts[common].astype(np.int32))
+    return LineCounts.tally(keys[first], min_texts)
 
 
 def stripped_rows(
@@ -131,21 +112,22 @@ def partition_shard(
 
 def match_range(work: Work, part: int, shards: int, n: int, holder_buckets: int, params: DedupParams) -> int:
     """Every (holder, other) hit of one range of values: a key of the holder equal to an anchor of
-    the other, the value held by 2 to `max_anchor_df` texts (`candidates._lookup`). Writes the hits
-    counted per directed pair, by holder bucket; returns how many pairs it wrote."""
+    the other, the value held by 2 to `max_anchor_df` texts, found by the engine's lookup
+    (`candidates.hit_counts`) in this range's anchors packed as `Probe` packs them. Writes the
+    hits counted per directed pair, by holder bucket; returns how many pairs it wrote."""
     a_top, a_doc = work.read_many([anchors_file(part, s) for s in range(shards)], "top", "doc")
     k_top, k_doc = work.read_many([keys_file(part, s) for s in range(shards)], "top", "doc")
-    order = np.argsort(a_top, kind="stable")
-    a_top, a_doc = a_top[order], a_doc[order]
-    lo = np.searchsorted(a_top, k_top, side="left")
-    df = np.searchsorted(a_top, k_top, side="right") - lo
-    ok = (df >= 2) & (df <= params.match.max_anchor_df)
-    lo, df, holder = lo[ok], df[ok], k_doc[ok]
-    within = np.arange(int(df.sum())) - np.repeat(np.cumsum(df) - df, df)
-    holder = np.repeat(holder, df)
-    other = a_doc[np.repeat(lo, df) + within]
-    keep = holder != other
-    code, hits = np.unique(holder[keep] * n + other[keep], return_counts=True)
+    doc_bits = max(1, (n - 1).bit_length())
+    shift = np.uint64(doc_bits)
+    packed = (a_top.astype(np.uint64) << shift) | a_doc.astype(np.uint64)
+    del a_top, a_doc
+    packed.sort()
+    # Keys come shard by shard, each shard's text by text: sorted by text, as the lookup wants.
+    found = list(
+        hit_counts(k_doc, k_top.astype(np.uint64) << shift, packed, doc_bits, n, params.match, same_set=True)
+    )
+    code = np.concatenate([np.zeros(0, np.int64), *(c for c, _ in found)])
+    hits = np.concatenate([np.zeros(0, np.int64), *(h for _, h in found)])
     bucket = code // n * holder_buckets // max(n, 1)
     for h in range(holder_buckets):
         mine = bucket == h
