@@ -3,7 +3,7 @@
     copydesk-pipeline/scheduled   the configured sources, on the configured schedule
                                   (COPYDESK_SCHEDULE_CRON, else every COPYDESK_SCHEDULE_INTERVAL_MIN minutes)
     copydesk-backfill/by-hand     the same sources over past days: give `start` and `end` when running it
-    copydesk-dedup/by-hand        group a date range again (`start`, `end`)
+    copydesk-dedup/by-hand        group a date range again (`start`, `end`; `dask` for a Dask cluster)
     copydesk-reextract/by-hand    rebuild articles/ from the raw archive
 
 They report to the Prefect API in PREFECT_API_URL; without one, `serve` first starts a local
@@ -110,7 +110,8 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
         dedup_range.to_deployment(
             DEDUP.split("/")[1],
             parameters={"out": settings.out},
-            description="Group the articles of a date range again: give start and end (YYYY-MM-DD).",
+            description="Group the articles of a date range again: give start and end (YYYY-MM-DD); "
+            "on the Dask cluster in COPYDESK_DASK_ADDRESS or `dask` when set.",
             **common,
         ),
         reextract.to_deployment(

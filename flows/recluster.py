@@ -5,7 +5,11 @@ What it does, for the range ``[start, end]`` (days of the ``date=`` partition, b
 1. takes the articles of those days from `articles/`, and with them every member of the clusters
    they are in now (so a cluster that crosses the range's edge is regrouped whole);
 2. deduplicates them in one pass (`dedup.engine.deduplicate`): the same code the incremental index
-   uses, over all of them at once, with no window of days;
+   uses, over all of them at once, with no window of days; or, given a Dask cluster (`dask`: the
+   `copydesk recluster --dask` value, else ``COPYDESK_DASK_ADDRESS``), in stages on its workers
+   (`dedup.distributed.dedup_stages`, the same grouping row for row), from a Parquet copy of those
+   articles in a work folder under the output root (``_work-<run id>-<random>/``, which every
+   worker must reach; deleted at the end, or by the next staged run when this one is killed);
 3. rewrites their rows of `clusters/` (`dedup.tables.upsert_clusters`): each new cluster keeps the
    id its members had (the id of the member with the earliest original wins), so a cluster that
    comes out as it was keeps its id; a cluster that is split gives its id to the part with the
@@ -29,13 +33,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 
-from common.storage import Location, resolve
+from common.storage import Location, resolve, write_file
 from dedup.cluster_ids import stable_ids, with_cluster_members
-from dedup.engine import deduplicate
+from dedup.engine import deduplicate, fill_added_text
 from dedup.inputs import docs_from_table
 from dedup.params import DedupParams
+from dedup.records import EXPANDED, DedupResult, Doc
 from dedup.tables import clusters_table, doc_date, read_membership, upsert_clusters
 from flows.backfill import days_between
+from flows.dask_runner import spec_from
 from flows.dedup_reads import DEDUP_COLUMNS
 from flows.exposure import check_run_parameters
 from flows.lease import LeaseBusy
@@ -60,9 +66,25 @@ class ReclusterOutcome:
 
 
 def recluster_range(
-    root: Location, start: date, end: date, *, run_id: str, params: DedupParams | None = None
+    root: Location,
+    start: date,
+    end: date,
+    *,
+    run_id: str,
+    params: DedupParams | None = None,
+    dask: str | None = None,
+    endpoint_url: str | None = None,
+    shard_rows: int = 50_000,
 ) -> ReclusterOutcome:
-    """Deduplicate again the articles dated `start`..`end` (and their clusters' members); see the module."""
+    """Deduplicate again the articles dated `start`..`end` (and their clusters' members); see the module.
+
+    `dask`: a ``--dask`` value (`flows.dask_runner.parse_spec`) to group them in stages on that
+    cluster, `shard_rows` articles to a stage task; None groups them in this process.
+    `endpoint_url`: the S3 endpoint the workers reach the work folder by.
+
+    Raises:
+        DaskSetupError: as `flows.dask_runner.dask_client`.
+    """
     started = time.monotonic()
     outcome = ReclusterOutcome(start=str(start), end=str(end))
     days = {d.isoformat() for d in days_between(start, end)}
@@ -80,10 +102,14 @@ def recluster_range(
         )
         if more is not None:
             tables.append(more)
-    docs = first_of_each(
-        docs_from_table(pa.concat_tables(tables), where=root.child("articles").uri), lambda d: d.id
-    )
-    result = deduplicate(docs, params)
+    table = _first_of_each_id(pa.concat_tables(tables))
+    if dask:
+        docs, result = _grouped_on(
+            dask, table, root, run_id=run_id, params=params, endpoint_url=endpoint_url, shard_rows=shard_rows
+        )
+    else:
+        docs = docs_from_table(table, where=root.child("articles").uri)
+        result = deduplicate(docs, params)
     old = dict(zip(previous["article_id"].to_pylist(), previous["cluster_id"].to_pylist(), strict=True))
     regrouped = {d.id for d in docs}
     held_elsewhere = {c for a, c in old.items() if a not in regrouped}
@@ -99,6 +125,41 @@ def recluster_range(
     return outcome
 
 
+def _first_of_each_id(table: pa.Table) -> pa.Table:
+    """The rows of `table` with the first of each article id (an article a run wrote twice)."""
+    ids = table["article_id"].to_pylist()
+    return table.take(first_of_each(range(len(ids)), lambda i: ids[i]))
+
+
+def _grouped_on(
+    spec: str,
+    table: pa.Table,
+    root: Location,
+    *,
+    run_id: str,
+    params: DedupParams | None,
+    endpoint_url: str | None,
+    shard_rows: int,
+) -> tuple[list[Doc], DedupResult]:
+    """The docs of `table` (without text) and their grouping, by `dedup.distributed.dedup_stages`
+    on the cluster `spec` names, its input a copy of `table` in the work folder, a file per shard."""
+    from dedup.distributed import dedup_stages, work_folder
+    from flows.dask_runner import dask_client
+
+    with dask_client(spec) as client, work_folder(root, run_id, endpoint_url=endpoint_url) as work:
+        for k, lo in enumerate(range(0, table.num_rows, shard_rows)):
+            write_file(table.slice(lo, shard_rows), work.loc, f"input/part-{k:05d}.parquet")
+        staged = dedup_stages(client, work.loc.child("input").uri, work, params=params, shard_rows=shard_rows)
+    wanted = {a.article_id for a in staged.result.assignments if a.relation == EXPANDED}
+    texts = {
+        i: t
+        for i, t in zip(table["article_id"].to_pylist(), table["text"].to_pylist(), strict=True)
+        if i in wanted
+    }
+    fill_added_text(staged.result, texts)
+    return staged.docs, staged.result
+
+
 def _articles(root: Location, *, days: set[str], ids: set[str] | None = None) -> pa.Table | None:
     """Rows of `articles/` in the given ``date=`` partitions (and among `ids` when given)."""
     return read_articles(root, columns=DEDUP_COLUMNS, days=days, ids=ids)
@@ -106,15 +167,24 @@ def _articles(root: Location, *, days: set[str], ids: set[str] | None = None) ->
 
 @task(name="recluster", task_run_name="recluster {start}..{end}", **TASK_DEFAULTS)
 def recluster_task(
-    out: str, start: date, end: date, *, run_id: str, endpoint_url: str | None = None
+    out: str,
+    start: date,
+    end: date,
+    *,
+    run_id: str,
+    endpoint_url: str | None = None,
+    dask: str | None = None,
 ) -> ReclusterOutcome:
     """`recluster_range` as a task (retried on transient store errors)."""
-    return recluster_range(resolve(out, endpoint_url=endpoint_url), start, end, run_id=run_id)
+    root = resolve(out, endpoint_url=endpoint_url)
+    return recluster_range(root, start, end, run_id=run_id, dask=dask, endpoint_url=endpoint_url)
 
 
 @flow(name="copydesk-dedup", flow_run_name="dedup {start}..{end}")
-def dedup_range(start: date, end: date, out: str | None = None) -> ReclusterOutcome:
-    """Group the articles dated `start`..`end` again from scratch and rewrite their `clusters/` rows."""
+def dedup_range(start: date, end: date, out: str | None = None, dask: str | None = None) -> ReclusterOutcome:
+    """Group the articles dated `start`..`end` again from scratch and rewrite their `clusters/` rows;
+    in stages on the Dask cluster at `dask` (default ``COPYDESK_DASK_ADDRESS``; ``local[:N]`` starts a
+    LocalCluster for the run) when one is given, else in this process."""
     from prefect.artifacts import create_table_artifact
 
     check_run_parameters({"out": out})
@@ -126,7 +196,12 @@ def dedup_range(start: date, end: date, out: str | None = None) -> ReclusterOutc
     try:
         with leased(settings, run_id=run_id, what=name):
             outcome = retrying(recluster_task, settings)(
-                settings.out, start, end, run_id=run_id, endpoint_url=settings.s3_endpoint_url
+                settings.out,
+                start,
+                end,
+                run_id=run_id,
+                endpoint_url=settings.s3_endpoint_url,
+                dask=spec_from(dask),
             )
     except LeaseBusy as exc:
         logger.warning("nothing done: %s", exc)

@@ -3,11 +3,11 @@
     copydesk demo [--out DIR] [--port N]      the whole pipeline over a fictional newsroom on 127.0.0.1
     copydesk run [SOURCE...] [--sources-file F] [--out URI]    the pipeline over feeds, sitemaps,
                                               URL lists, WARCs, folders, and a sources file's publishers
-    copydesk dedup INPUT --out DIR            dedup an existing JSONL/Parquet table of texts (no Prefect)
+    copydesk dedup INPUT --out DIR [--dask A] dedup an existing JSONL/Parquet table of texts (no Prefect)
     copydesk explain A B [--input PATH | --out DIR]    why two articles are, or are not, grouped
     copydesk backfill SOURCE... --start D --end D [--out URI]    past days, one at a time
     copydesk serve [SOURCE...] [--out URI] [--cron EXPR]         the deployments, on a schedule
-    copydesk recluster --start D --end D [--out URI]             group a date range again
+    copydesk recluster --start D --end D [--out URI] [--dask A]  group a date range again
     copydesk reextract [--out URI]                               rebuild articles/ from the raw archive
     copydesk report [--out URI] [--start D --end D] [--to DIR]   the HTML report of the tables
 

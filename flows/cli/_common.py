@@ -56,6 +56,24 @@ def check_range(args: argparse.Namespace) -> None:
         raise BadSettings(f"--end {args.end} is before --start {args.start}")
 
 
+def dask_spec(value: str | None) -> str | None:
+    """The ``--dask`` value, else ``COPYDESK_DASK_ADDRESS`` (`flows.dask_runner.spec_from`), checked;
+    None: run in this process.
+
+    Raises:
+        BadSettings: a value that names no cluster (``local:0``, an empty one).
+    """
+    from flows.dask_runner import DaskSetupError, parse_spec, spec_from
+
+    spec = spec_from(value)
+    try:
+        if spec:
+            parse_spec(spec)
+    except DaskSetupError as exc:
+        raise BadSettings(str(exc)) from exc
+    return spec
+
+
 def add_sources_file(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sources-file",

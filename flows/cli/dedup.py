@@ -1,7 +1,7 @@
 """The commands that group texts: `dedup` a table without Prefect, `recluster` a range of days again.
 
 copydesk dedup INPUT --out DIR [--dask ADDRESS]
-copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI]
+copydesk recluster --start YYYY-MM-DD --end YYYY-MM-DD [--out URI] [--dask ADDRESS]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flows.cli._common import (
     busy_exit,
     check_range,
     check_settings,
+    dask_spec,
     library_logging,
     print_table,
 )
@@ -45,6 +46,14 @@ def register(sub: Any) -> None:
     recluster = sub.add_parser("recluster", help="group the articles of a date range again, from scratch")
     add_range(recluster)
     recluster.add_argument("--out", default=None, help="output root (COPYDESK_OUT)")
+    recluster.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="group them in stages on a Dask cluster: a scheduler address, or local[:N] for a LocalCluster "
+        "of N workers (default COPYDESK_DASK_ADDRESS; without either, in this process). Same result; "
+        "work files go under the output root, which every worker must reach.",
+    )
     recluster.set_defaults(handler=_cmd_recluster)
 
 
@@ -101,14 +110,19 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
 
 
 def _cmd_recluster(args: argparse.Namespace) -> int:
+    from flows.dask_runner import DaskSetupError
     from flows.prefect_env import configure
 
     check_range(args)
     check_settings(out=args.out)
+    args.dask = dask_spec(args.dask)
     configure(args.out)
     from flows.recluster import dedup_range
 
-    outcome = dedup_range(args.start, args.end, args.out)
+    try:
+        outcome = dedup_range(args.start, args.end, args.out, dask=args.dask)
+    except DaskSetupError as exc:
+        raise BadSettings(str(exc)) from exc
     if outcome.busy:
         return busy_exit(outcome.busy)
     print_table(

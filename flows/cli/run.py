@@ -22,6 +22,7 @@ from flows.cli._common import (
     check_settings,
     check_sources,
     check_sources_file,
+    dask_spec,
     print_summary,
 )
 
@@ -93,19 +94,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from flows.cli._common import BadSettings
-    from flows.dask_runner import DaskSetupError, parse_spec, spec_from
+    from flows.dask_runner import DaskSetupError
     from flows.prefect_env import configure
 
     check_sources(args.sources)
     check_range(args)
     check_settings(out=args.out, batch_size=args.batch_size, sources_file=args.sources_file)
     sources_file = check_sources_file(args.sources_file, required=not args.sources)
-    args.dask = spec_from(args.dask)
-    try:
-        if args.dask:
-            parse_spec(args.dask)
-    except DaskSetupError as exc:
-        raise BadSettings(str(exc)) from exc
+    args.dask = dask_spec(args.dask)
     configure(args.out)
     from flows.dask_flows import backfill_on
 

@@ -20,3 +20,14 @@ def set_worker_env(address: str, env: dict[str, str | None]) -> dict[str, dict[s
 
     with Client(address, set_as_default=False) as client:
         return dict(client.run(apply, env))
+
+
+#: The stage functions of a distributed dedup (`dedup.distributed_stages`), as a task stream names them.
+STAGES = frozenset(
+    {"fingerprint_shard", "count_lines", "partition_shard", "match_range", "bucket_pairs", "verify_pairs"}
+)
+
+
+def stages_run(stream: list[dict]) -> set[str]:
+    """The stage functions among the tasks a `distributed.get_task_stream` saw."""
+    return {str(t["key"]).strip("('").rsplit("-", 1)[0] for t in stream} & STAGES

@@ -20,22 +20,9 @@ from dedup.errors import InputError
 from dedup.inputs import load_docs
 from dedup.offline import dedup_table
 from dedup.shards import input_shards
-from tests.flows.dask_helpers import set_worker_env
+from tests.flows.dask_helpers import STAGES, set_worker_env, stages_run
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-STAGES = {
-    "fingerprint_shard",
-    "count_lines",
-    "partition_shard",
-    "match_range",
-    "bucket_pairs",
-    "verify_pairs",
-}
-
-
-def stages_run(stream: list[dict]) -> set[str]:
-    """The stage functions among the tasks a `get_task_stream` saw."""
-    return {str(t["key"]).strip("('").rsplit("-", 1)[0] for t in stream} & STAGES
 
 
 def no_work_left(uri: str) -> bool:
