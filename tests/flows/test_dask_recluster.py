@@ -81,6 +81,35 @@ def test_two_workers_regroup_a_range_as_one_process_does(
     assert added and all(text for (text,) in added)  # filled from the regrouped texts
 
 
+def test_an_output_root_on_s3(
+    clean_backfill: Backfilled, dask_cluster: str, s3_endpoint: str, tmp_path: Path
+) -> None:
+    import os
+
+    import pyarrow.fs as pafs
+
+    from common.storage import list_files
+    from flows.recluster import recluster_range
+    from tests.flows.dask_helpers import set_worker_env
+
+    here = broken_copy(clean_backfill, tmp_path / "here")
+    there = broken_copy(clean_backfill, tmp_path / "to-s3")
+    root = resolve("s3://news/data")
+    pafs.copy_files(str(there), root.path, destination_filesystem=root.fs)
+    aws = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    before = set_worker_env(dask_cluster, {**aws, "AWS_ENDPOINT_URL": s3_endpoint})
+    try:
+        spread = recluster_range(root, FIRST, LAST, run_id="s3", dask=dask_cluster, shard_rows=7)
+    finally:
+        set_worker_env(dask_cluster, next(iter(before.values())))
+    alone = recluster_range(resolve(str(here)), FIRST, LAST, run_id="one")
+    assert counts(spread) == counts(alone) and spread.articles_moved > 0
+    assert not [f for f in list_files(root, suffix="") if "/_work-" in f]  # the work files went on S3 too
+    # Read back with DuckDB from a copy of what is on S3 (no httpfs extension offline).
+    pafs.copy_files(root.path, str(tmp_path / "from-s3"), source_filesystem=root.fs)
+    assert rows(tmp_path / "from-s3", "clusters", drop=DROP) == rows(here, "clusters", drop=DROP)
+
+
 def test_the_flow_runs_on_the_cluster_its_parameter_or_the_environment_names(
     clean_backfill: Backfilled, dask_cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
