@@ -54,6 +54,9 @@ def backfill_dask(
 ) -> BackfillSummary:
     """Backfill `start`..`end` with the ingest shards on the Dask cluster at `dask` (default
     ``COPYDESK_DASK_ADDRESS``; ``local:N`` starts a LocalCluster for the run)."""
+    from flows.exposure import check_run_parameters
+
+    check_run_parameters({"dask": dask})  # the rest is checked by `backfill`
     return backfill_on(
         dask, sources, start, end, out, redo=redo, batch_size=batch_size, sources_file=sources_file
     )
@@ -66,7 +69,7 @@ def dedup_table_dask(input: str, out: str, *, dask: str | None = None) -> dict[s
     from flows.exposure import check_run_parameters
     from flows.lease import hold, lease_times_from_env
 
-    check_run_parameters({"input": input, "out": out})
+    check_run_parameters({"input": input, "out": out, "dask": dask})
     spec = spec_from(dask)
     if not spec:
         raise DaskSetupError("dedup_table_dask needs a cluster: give `dask` or set COPYDESK_DASK_ADDRESS")

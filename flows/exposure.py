@@ -5,9 +5,11 @@ harmless (another feed, a date range), but some widen what the worker does on it
 ``allow_loopback`` lets pages on 127.0.0.1 (the worker's own services) be fetched, and local paths
 (``urls:/etc/passwd``, ``warc:``/``dir:`` on the worker's disk, a local ``sources_file``,
 ``input``, ``out`` or ``report_dir``) read or write the worker's files, whose lines may then
-land in ``errors/``. So in a deployment run such a parameter is refused unless it is the
-deployment's own default (what the operator wrote in infra/prefect.yaml or gave `copydesk serve`),
-or the worker sets ``COPYDESK_TRUST_RUN_PARAMETERS``.
+land in ``errors/``; and ``dask`` sends the run's work to a scheduler of the caller's choosing, whose
+results come back to the worker as pickles (code), or starts a LocalCluster of any size there.
+So in a deployment run such a parameter is refused unless it is the deployment's own default
+(what the operator wrote in infra/prefect.yaml or gave `copydesk serve`), or the worker sets
+``COPYDESK_TRUST_RUN_PARAMETERS``.
 Runs started from the command line or Python are not deployment runs and are not checked.
 """
 
@@ -52,6 +54,9 @@ def widened(
         value = parameters.get(name)
         if value and _is_local(str(value)) and value != defaults.get(name):
             out.append(f"{name} {value!r}")
+    dask = parameters.get("dask")
+    if dask and dask != defaults.get("dask"):
+        out.append(f"dask {dask!r}")
     return out
 
 

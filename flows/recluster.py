@@ -187,7 +187,7 @@ def dedup_range(start: date, end: date, out: str | None = None, dask: str | None
     LocalCluster for the run) when one is given, else in this process."""
     from prefect.artifacts import create_table_artifact
 
-    check_run_parameters({"out": out})
+    check_run_parameters({"out": out, "dask": dask})
     library_log_levels()
     logger = get_run_logger()
     settings = settings_with(out=out)

@@ -89,6 +89,8 @@ DEFAULTS = {
         ({"sources_file": "/etc/shadow"}, ["sources_file '/etc/shadow'"]),
         ({"out": "/tmp/elsewhere"}, ["out '/tmp/elsewhere'"]),
         ({"report_dir": "/var/www"}, ["report_dir '/var/www'"]),
+        ({"dask": "tcp://203.0.113.9:8786"}, ["dask 'tcp://203.0.113.9:8786'"]),
+        ({"dask": "local:64"}, ["dask 'local:64'"]),
         ({"sources": ["feed:https://other.example/rss", "warc:s3://b/x.warc.gz"]}, []),
         ({"sources": ["warc:/data/crawl.warc.gz"], "out": "s3://copydesk/data"}, []),
     ],
@@ -172,8 +174,19 @@ def test_the_flows_refuse_widened_parameters_in_a_deployment_run(
         pipeline.fn(["urls:/etc/passwd"], out="s3://copydesk/data")
     with pytest.raises(ParameterRefused, match="allow_loopback"):
         backfill.fn(DEFAULTS["sources"], date(2026, 3, 1), date(2026, 3, 2), allow_loopback=True)
+    from flows.dask_flows import backfill_dask, dedup_table_dask
+    from flows.recluster import dedup_range
+
+    # A scheduler of the caller's choosing is refused before anything connects to it.
+    elsewhere = "tcp://203.0.113.9:8786"
+    with pytest.raises(ParameterRefused, match="dask"):
+        backfill_dask.fn(DEFAULTS["sources"], date(2026, 3, 1), date(2026, 3, 2), dask=elsewhere)
+    with pytest.raises(ParameterRefused, match="dask"):
+        dedup_table_dask.fn("s3://copydesk/in.parquet", out="s3://copydesk/data", dask=elsewhere)
+    with pytest.raises(ParameterRefused, match="dask"):
+        dedup_range.fn(date(2026, 3, 1), date(2026, 3, 2), out="s3://copydesk/data", dask=elsewhere)
     monkeypatch.setenv("COPYDESK_TRUST_RUN_PARAMETERS", "true")
-    check_run_parameters({"allow_loopback": True, "sources": ["urls:/etc/passwd"]})
+    check_run_parameters({"allow_loopback": True, "sources": ["urls:/etc/passwd"], "dask": elsewhere})
 
 
 def test_a_saved_page_dated_in_year_9999_is_taken_as_fetched_now(tmp_path: Path):
