@@ -107,7 +107,11 @@ class Fetcher:
         self._robots = RobotsCache(self._get_robots, user_agent=config.user_agent)
 
     async def __aenter__(self) -> Fetcher:
-        transport = GuardedTransport(self.config.policy, max_connections=self.config.concurrency)
+        transport = GuardedTransport(
+            self.config.policy,
+            max_connections=self.config.concurrency,
+            per_host=self.config.per_host_concurrency,
+        )
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(self.config.timeout_s),

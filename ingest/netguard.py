@@ -14,7 +14,8 @@ import ipaddress
 import logging
 import socket
 import ssl
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,9 +159,12 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
     TLS still verifies the certificate against the host name of the URL (httpcore passes it as
     the SNI / server name), only the TCP connection is made to the checked address.
+
+    Connections are pooled per host (`HostPools`): at most `max_connections` in all stay open
+    while idle, `per_host` to a host.
     """
 
-    def __init__(self, policy: AddressPolicy, *, max_connections: int) -> None:
+    def __init__(self, policy: AddressPolicy, *, max_connections: int, per_host: int | None = None) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         super().__init__(limits=limits, trust_env=False)
         # httpx builds its pool without a way to pass a network backend; rebuild it with ours.
@@ -171,10 +175,81 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             ssl_context.load_verify_locations(certifi.where())
         except ImportError:  # pragma: no cover - certifi ships with httpx
             log.debug("certifi missing, using the system CA store")
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(policy),
-        )
+        backend = _GuardedBackend(policy)
+
+        def new_pool() -> httpcore.AsyncConnectionPool:
+            return httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=backend,
+            )
+
+        per_host = max(1, min(per_host or max_connections, max_connections))
+        self._pool = HostPools(new_pool, max_pools=max(1, max_connections // per_host))  # type: ignore[assignment]
+
+
+_Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
+
+
+class HostPools:
+    """One httpcore connection pool per origin (scheme, host, port), the least recently used
+    idle ones closed beyond `max_pools`.
+
+    httpcore's pool, on every request it starts and every response it ends, checks each
+    connection it holds against all the others (a list of all per idle connection) and asks each
+    idle one whether the server closed it: with 40 connections to 20 hosts in one pool, that was
+    the largest CPU cost of fetching (``make bench``). A host's own pool holds its few.
+    """
+
+    def __init__(self, new_pool: Callable[[], httpcore.AsyncConnectionPool], *, max_pools: int) -> None:
+        self._new_pool = new_pool
+        self._max_pools = max_pools
+        self._pools: OrderedDict[_Origin, httpcore.AsyncConnectionPool] = OrderedDict()
+
+    @property
+    def pools(self) -> int:
+        """Pools open now."""
+        return len(self._pools)
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        url = request.url
+        key = (url.scheme, url.host, url.port)
+        pool = self._pools.get(key)
+        evicted: list[httpcore.AsyncConnectionPool] = []
+        if pool is None:
+            pool = self._pools[key] = self._new_pool()
+            evicted = self._evict(keep=key)
+        else:
+            self._pools.move_to_end(key)
+        try:
+            # No await between taking `pool` and this call, which adds its connection before
+            # its first await: a pool in use always holds a connection that is not idle.
+            return await pool.handle_async_request(request)
+        finally:
+            for old in evicted:
+                await old.aclose()
+
+    def _evict(self, *, keep: _Origin) -> list[httpcore.AsyncConnectionPool]:
+        """Take the least recently used pools with no connection in use out, while there are too many."""
+        excess = len(self._pools) - self._max_pools
+        idle = []
+        for key, pool in self._pools.items():
+            if excess <= 0:
+                break
+            if key != keep and all(conn.is_idle() for conn in pool.connections):
+                idle.append(key)
+                excess -= 1
+        return [self._pools.pop(key) for key in idle]
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            await pool.aclose()
+
+    async def __aenter__(self) -> HostPools:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
