@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -180,6 +181,37 @@ def _check_html(page: RawPage) -> None:
         )
 
 
+_parsers = threading.local()
+
+
+def _parser() -> Any:
+    """This thread's HTML parser (an lxml parser must not parse in two threads at once).
+
+    Its elements are all `lxml.html.HtmlElement`s, found by lxml in C: lxml.html's own parser asks
+    a Python method for the class of every element the extractors touch (a few hundred calls a
+    page, ~4% of `extract_page`, ``make bench``), only to give form fields their own subclasses,
+    whose form methods nothing here uses.
+    """
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        import lxml.etree
+        import lxml.html
+
+        parser = lxml.html.HTMLParser(
+            encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
+        )
+        parser.set_element_class_lookup(
+            lxml.etree.ElementDefaultClassLookup(
+                element=lxml.html.HtmlElement,
+                comment=lxml.html.HtmlComment,
+                pi=lxml.html.HtmlProcessingInstruction,
+                entity=lxml.html.HtmlEntity,
+            )
+        )
+        _parsers.parser = parser
+    return parser
+
+
 def _parse(html: str, *, url: str) -> Any:
     """An lxml HTML tree, parsed from UTF-8 so that charset declarations in the markup cannot mislead lxml."""
     import lxml.etree
@@ -187,9 +219,7 @@ def _parse(html: str, *, url: str) -> Any:
 
     if "<" not in html[:4096]:
         raise NotHtml(f"{url} holds no markup, not an HTML page")
-    parser = lxml.html.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
-    )
+    parser = _parser()
     try:
         tree = lxml.html.fromstring(html.encode("utf-8", errors="replace"), parser=parser)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:

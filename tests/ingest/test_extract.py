@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -184,3 +185,34 @@ def test_cache_reset_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
         _reset_caches()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert logging.getLogger("htmldate.meta").level == logging.NOTSET
+
+
+def test_pages_extracted_in_threads_at_once_come_out_as_one_at_a_time():
+    """Each thread parses with its own parser: pages extracted side by side do not mix."""
+    pages = [
+        page(
+            article_html(
+                title=f"Ferry story {n}",
+                paragraphs=[f"Story {n} paragraph {k}. " + STORY[k % len(STORY)] for k in range(4)],
+            ),
+            url=f"https://herald.example/2026/03/19/ferry-{n}",
+        )
+        for n in range(12)
+    ]
+    one_by_one = [extract_page(p).text for p in pages]
+    assert all(f"Story {n} paragraph 3." in text for n, text in enumerate(one_by_one))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda p: extract_page(p).text, pages)) == one_by_one
+
+
+def test_a_form_inside_the_story_neither_breaks_nor_leaks_into_the_text():
+    fields = (
+        '<form action="/s"><label>Your email <input name="e" value="x@y.z"></label>'
+        '<select name="k"><option>Daily digest</option></select>'
+        '<textarea name="t">Write to the editor here</textarea></form>'
+    )
+    html = article_html(title="Ferry", paragraphs=[STORY[0], fields, STORY[1]])
+    text = extract_page(page(html)).text
+    assert STORY[0].split(".")[0] in text and STORY[1].split(".")[0] in text
+    assert "Daily digest" not in text and "Write to the editor" not in text
