@@ -51,7 +51,13 @@ def dask_cluster(dask_cluster: str, prefect_api_url: str) -> Iterator[str]:
 
 
 class _Counting(_Handler):
-    """Counts requests in flight on its site, and answers slowly enough for two to overlap."""
+    """Counts requests in flight on its site, and answers slowly enough for two to overlap.
+
+    A request counts from its arrival until just before its answer is written: once the client has
+    its answer it may send the next request (on another connection, from another worker) before
+    this thread is scheduled again, which would count one polite request after another as two at
+    once (seen under load 7 on two cores).
+    """
 
     def do_GET(self) -> None:
         site = self.site
@@ -60,10 +66,10 @@ class _Counting(_Handler):
             site.peak = max(site.peak, site.inflight)  # type: ignore[attr-defined]
         try:
             time.sleep(0.05)
-            super().do_GET()
         finally:
             with site.lock:
                 site.inflight -= 1  # type: ignore[attr-defined]
+        super().do_GET()
 
 
 class CountingServing(Serving):
