@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, VERSION, Link
 from dedup.verify import Triple
 

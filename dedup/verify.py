@@ -56,7 +56,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dedup.fingerprint import Fingerprints, para_words
+from dedup.fingerprint import para_words
+from dedup.fingerprint_arrays import Fingerprints
 from dedup.params import DedupParams, MatchParams
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, VERSION
 
@@ -152,14 +153,14 @@ def _own(paras: np.ndarray, shared_idx: np.ndarray, found: np.ndarray) -> tuple[
     return own, head, top
 
 
-def _words(fp: Fingerprints, i: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(words of text of each paragraph of text i, boilerplate as 0; the paragraph keys), or None
-    for fingerprints without paragraph keys."""
+def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(words of text of each paragraph of text i, its `boiler` paragraphs as 0; the paragraph
+    keys), or None for fingerprints without paragraph keys."""
     if fp.para_offsets is None or fp.para_keys is None:
         return None
     keys = fp.para_keys[fp.para_offsets[i] : fp.para_offsets[i + 1]]
     weights = para_words(keys)
-    weights[fp.boilerplate_of(i)] = 0
+    weights[boiler] = 0
     return weights, keys
 
 
@@ -202,26 +203,23 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
     shared = idx_a.size
     n_a, n_o = anchors_a.size, anchors_o.size
     m = params.match
-    cover_a, density_a, found_a = _paragraph_view(
-        paras_a.astype(np.int64), idx_a, m.paragraph_found, m.interruption_anchors
-    )
-    cover_o, density_o, found_o = _paragraph_view(
-        paras_o.astype(np.int64), idx_o, m.paragraph_found, m.interruption_anchors
-    )
-    own_a, head_a, top_a = _own(paras_a.astype(np.int64), idx_a, found_a)
-    own_o, head_o, top_o = _own(paras_o.astype(np.int64), idx_o, found_o)
-    words_of_a, words_of_o = _words(fp, a), _words(fp, o)
+    pa, po = paras_a.astype(np.int64), paras_o.astype(np.int64)
+    cover_a, density_a, found_a = _paragraph_view(pa, idx_a, m.paragraph_found, m.interruption_anchors)
+    cover_o, density_o, found_o = _paragraph_view(po, idx_o, m.paragraph_found, m.interruption_anchors)
+    own_a, head_a, top_a = _own(pa, idx_a, found_a)
+    own_o, head_o, top_o = _own(po, idx_o, found_o)
+    boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
+    rate = params.minhash.anchor_rate
+    words_a, words_o = n_a / rate, n_o / rate
+    words_of_a, words_of_o = _words(fp, a, boiler_a), _words(fp, o, boiler_o)
     if words_of_a is not None and words_of_o is not None:
         # What each side lacks of the other, weighed by words: the judging rules' "about 80% of
         # the text", not a quarter sample of it.
         found = m.paragraph_found
-        own_a, cover_a = _by_words(paras_a.astype(np.int64), idx_a, *words_of_a, words_of_o[1], found)
-        own_o, cover_o = _by_words(paras_o.astype(np.int64), idx_o, *words_of_o, words_of_a[1], found)
-    union = n_a + n_o - shared
-    rate = params.minhash.anchor_rate
-    words_a, words_o = n_a / rate, n_o / rate
-    if words_of_a is not None and words_of_o is not None:
+        own_a, cover_a = _by_words(pa, idx_a, *words_of_a, words_of_o[1], found)
+        own_o, cover_o = _by_words(po, idx_o, *words_of_o, words_of_a[1], found)
         words_a, words_o = float(words_of_a[0].sum()), float(words_of_o[0].sum())
+    union = n_a + n_o - shared
     return PairFeatures(
         jaccard=shared / union if union else 0.0,
         contain_a=shared / n_a if n_a else 0.0,
@@ -237,8 +235,8 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
         same_text=bool(fp.content_hashes[a]) and fp.content_hashes[a] == fp.content_hashes[o],
         found_a=found_a,
         found_o=found_o,
-        boiler_a=fp.boilerplate_of(a),
-        boiler_o=fp.boilerplate_of(o),
+        boiler_a=boiler_a,
+        boiler_o=boiler_o,
         own_a=own_a,
         own_o=own_o,
         head_a=head_a,
