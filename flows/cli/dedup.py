@@ -21,7 +21,6 @@ from flows.cli._common import (
     library_logging,
     print_table,
 )
-from flows.dask_runner import spec_from
 
 
 def register(sub: Any) -> None:
@@ -57,12 +56,12 @@ def register(sub: Any) -> None:
     recluster.set_defaults(handler=_cmd_recluster)
 
 
-def _dedup_on_dask(args: argparse.Namespace, root: Any, run_id: str) -> Any:
+def _dedup_on_dask(spec: str, args: argparse.Namespace, root: Any, run_id: str) -> Any:
     from flows.dask_dedup import dedup_on
     from flows.dask_runner import DaskSetupError
 
     try:
-        return dedup_on(str(spec_from(args.dask)), args.input, root.uri, run_id=run_id)
+        return dedup_on(spec, args.input, root.uri, run_id=run_id)
     except DaskSetupError as exc:
         raise BadSettings(str(exc)) from exc
 
@@ -75,6 +74,7 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
     from flows.dask_dedup import PipelineRoot, refuse_pipeline_root
     from flows.lease import LeaseBusy, hold, lease_times_from_env
 
+    spec = dask_spec(args.dask)
     library_logging()
     logging.getLogger("flows.lease").setLevel(logging.WARNING)  # its waits and takeovers only
     started = time.monotonic()
@@ -87,8 +87,8 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
                 refuse_pipeline_root(args.out)
             except PipelineRoot as exc:
                 raise BadSettings(str(exc)) from exc
-            if spec_from(args.dask):
-                done = _dedup_on_dask(args, root, run_id)
+            if spec:
+                done = _dedup_on_dask(spec, args, root, run_id)
             else:
                 done = dedup_table(args.input, root, run_id=run_id)
     except LeaseBusy as exc:
