@@ -36,7 +36,9 @@ For texts A (the later, the copy under test) and O (the earlier):
   paragraph is partly the other's lede (more than a fifth found) while at least `head_edited`
   (about 60%) of that lede is found: a lede kept under copy edits, each edited word costing up to
   three 3-word runs (60% of the runs is some 85% of the words), with a sentence of its own run
-  into it, is not a rewritten lede.
+  into it, is not a rewritten lede. Nor is it one when no more than `own_max` of the text that
+  puts it on top is missing from the other: a version needs substantial text of its own on both
+  sides, and a short lede misspelt here and there can keep none of its sampled runs.
 - Not included either way, but a core of at least `version_min` of one text is in the other: a
   `version` (a write-through, a rewritten lede): linked, never clustered.
 - A text of fewer than `short_words` words (of text, counted) set against one `short_ratio` times
@@ -264,8 +266,12 @@ def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
     if too_short(f, params):
         return None, "too_short"
     m = params.match
-    holds, why_holds = _holds(f.inside_o, f.own_o, f.density_a, (f.head_o, f.head_a), f.top_a, m)
-    inside, why_inside = _holds(f.inside_a, f.own_a, f.density_o, (f.head_a, f.head_o), f.top_o, m)
+    holds, why_holds = _holds(
+        (f.inside_o, f.inside_a), f.own_o, f.density_a, (f.head_o, f.head_a), f.top_a, m
+    )
+    inside, why_inside = _holds(
+        (f.inside_a, f.inside_o), f.own_a, f.density_o, (f.head_a, f.head_o), f.top_o, m
+    )
     if inside and holds:
         # Each is included in the other: near duplicates when at least `inside` of each is found
         # in the other; when only one side is that far inside, the other added text of its own;
@@ -285,9 +291,15 @@ def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
 
 
 def _holds(
-    inside: float, own: float, density: float, heads: tuple[float, float], top: int, m: MatchParams
+    insides: tuple[float, float],
+    own: float,
+    density: float,
+    heads: tuple[float, float],
+    top: int,
+    m: MatchParams,
 ) -> tuple[bool, str]:
-    """Whether a text (the holder) holds another of which `inside` is found in it.
+    """Whether a text (the holder) holds another, of which `insides[0]` is found in it (and
+    `insides[1]` of the holder in the other).
 
     - A holder whose found paragraphs stand together (its own text above or below them) holds the
       other when at most 1 - `inside` of the other is paragraphs it lacks entirely, and at least
@@ -300,11 +312,15 @@ def _holds(
       found has rewritten the lede: a version, whatever else it kept. Unless the holder's own
       first paragraph is partly the other's (more than `_OWN_FOUND` of it found) and the other's
       lede is found at `head_edited` or more: that lede is kept under copy edits (each edited word
-      costs up to three runs, so 60% of the runs is some 85% of the words), not rewritten.
+      costs up to three runs, so 60% of the runs is some 85% of the words), not rewritten. Nor
+      when no more than `own_max` of the holder is not found in the other: what it puts on top is
+      the other's lede under copy edits its sampled runs missed (a few misspelt words in a short
+      lede can leave none of them), and a version needs substantial text of its own on both sides.
     """
+    inside, holder_inside = insides
     head, holder_head = heads
     edited_lede = holder_head > _OWN_FOUND and head >= m.head_edited
-    if top >= 2 and head < m.head_kept and not edited_lede:
+    if top >= 2 and head < m.head_kept and not edited_lede and 1 - holder_inside > m.own_max:
         return False, "head"
     if density < m.min_density:
         return inside >= m.interleaved_inside, "holds_interleaved"

@@ -70,10 +70,17 @@ def test_a_new_lede_on_top_of_a_half_rewritten_old_one_is_a_version() -> None:
     story, new = _stories(2, seed=33)
     lede = story[0].split()
     half = len(lede) // 2
-    rewritten = " ".join(new[1].split()[:half] + lede[half:])
-    update = [new[0], rewritten, *story[1:]]
+    rewritten = " ".join(new[-1].split()[:half] + lede[half:])
+    # An update writes three paragraphs of its own on top of the story's lede, half rewritten, and
+    # drops the story's last two paragraphs.
+    update = [*new[:3], rewritten, *story[1:-2]]
     cluster, _, links = _run([_doc("story", story, 0), _doc("update", update, 2)])
     assert cluster["update"] != cluster["story"] and ("update", "story", VERSION) in links
+    # With one short line on top and the rest kept, the update has too little text of its own for
+    # a version, and the story only half a lede: it holds all of the story but that.
+    short = [" ".join(new[0].split()[:12]), rewritten, *story[1:]]
+    cluster, _, links = _run([_doc("story", story, 0), _doc("update", short, 2)])
+    assert cluster["update"] == cluster["story"] and ("update", "story", VERSION) not in links
     # The same text on top of the lede kept whole is an expanded copy (a live page's new entry).
     on_top = [*new[:3], *story]
     cluster, relation, _ = _run([_doc("story", story, 0), _doc("live", on_top, 2)])
@@ -166,6 +173,16 @@ def test_a_lede_kept_under_copy_edits_below_a_sentence_of_the_copys_own_is_not_a
     copy = [f"{' '.join(new[0].split()[: len(lede.split())])} {lede}", *story[1:], *new[1:4]]
     cluster, relation, _ = _run([_doc("story", story, 0), _doc("copy", copy, 2)])
     assert cluster["copy"] == cluster["story"] and relation["copy"] == EXPANDED
+
+
+def test_a_copy_whose_lede_is_misspelt_past_recognition_is_still_a_copy() -> None:
+    # A copy that misspells every other word of the lede (none of its 3-word runs survive) and
+    # keeps the rest: its first paragraph stands on top of what it shares, yet it has no text of its
+    # own, and a version needs text of its own on both sides.
+    story, _ = _stories(2, seed=38)
+    copy = [_edit(story[0], 2), *story[1:]]
+    cluster, relation, _ = _run([_doc("story", story, 0), _doc("copy", copy, 2)])
+    assert cluster["copy"] == cluster["story"] and relation["copy"] != VERSION
 
 
 def test_a_digest_that_runs_half_of_a_short_story_does_not_join_it() -> None:
