@@ -21,6 +21,11 @@ _EXPAND_CHUNK = 1 << 22  # hits expanded at once: bounds the memory of common ke
 _KEY_SLICE = 1 << 20  # keys looked up at once
 
 
+def doc_bits_for(n: int) -> int:
+    """Low bits of a packed anchor that hold its text's row, for a table of `n` texts."""
+    return max(1, (n - 1).bit_length())
+
+
 @dataclass(slots=True)
 class Probe:
     """A set of texts ready to be looked up in and to look up with.
@@ -43,7 +48,7 @@ class Probe:
     def of(fp: Fingerprints, index_keys: int) -> Probe:
         n = len(fp)
         counts = np.diff(fp.anchor_offsets)
-        doc_bits = max(1, (n - 1).bit_length())
+        doc_bits = doc_bits_for(n)
         shift = np.uint64(doc_bits)
         packed = fp.anchors >> shift
         packed <<= shift

@@ -16,6 +16,7 @@ run again (a retried or lost worker) replaces its own files and nothing else.
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class Work:
 
     @property
     def loc(self) -> Location:
-        return resolve(self.uri, endpoint_url=self.endpoint_url)
+        return _located(self.uri, self.endpoint_url)
 
     def write_arrays(self, relpath: str, **arrays: np.ndarray) -> None:
         """One file of equal-length 1-d arrays (a column each)."""
@@ -71,6 +72,14 @@ class Work:
         with contextlib.suppress(OSError, pa.ArrowException):  # S3 has no folders to delete
             loc.fs.delete_dir(loc.path)
         return len(files)
+
+
+@functools.lru_cache(maxsize=8)
+def _located(uri: str, endpoint_url: str | None) -> Location:
+    """A work folder resolved once per process: every read and write of a task goes through
+    `Work.loc`, and an S3 filesystem is not free to build (a work folder's URI names its run, so a
+    later run never meets an earlier one's entry)."""
+    return resolve(uri, endpoint_url=endpoint_url)
 
 
 WORK_PREFIX = "_work-"

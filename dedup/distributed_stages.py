@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dedup.boilerplate import LineCounts, distinct_lines, source_keys, strip_boilerplate
-from dedup.candidates import _enough, hit_counts
+from dedup.candidates import _enough, doc_bits_for, hit_counts
 from dedup.distributed_files import Work, anchors_file, fp_file, hits_file, keys_file, lines_file
 from dedup.fingerprint import fingerprint
 from dedup.fingerprint_arrays import Fingerprints
@@ -93,7 +93,7 @@ def partition_shard(
     Values are compared on their top `64 - doc_bits` bits, `doc_bits` that of `n` texts, as
     `candidates.Probe` packs them (so two values that meet there meet here too)."""
     _, fp = stripped_rows(work, index, None, params, lines)
-    shift = np.uint64(max(1, (n - 1).bit_length()))
+    shift = np.uint64(doc_bits_for(n))
     counts = np.diff(fp.anchor_offsets)
     docs = np.repeat(np.arange(start, start + len(fp), dtype=np.int64), counts)
     top = fp.anchors >> shift
@@ -117,7 +117,7 @@ def match_range(work: Work, part: int, shards: int, n: int, holder_buckets: int,
     hits counted per directed pair, by holder bucket; returns how many pairs it wrote."""
     a_top, a_doc = work.read_many([anchors_file(part, s) for s in range(shards)], "top", "doc")
     k_top, k_doc = work.read_many([keys_file(part, s) for s in range(shards)], "top", "doc")
-    doc_bits = max(1, (n - 1).bit_length())
+    doc_bits = doc_bits_for(n)
     shift = np.uint64(doc_bits)
     packed = (a_top.astype(np.uint64) << shift) | a_doc.astype(np.uint64)
     del a_top, a_doc

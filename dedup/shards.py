@@ -84,11 +84,11 @@ def read_shard(
         return
     wanted = {*REQUIRED, *ID_ALIASES, *OPTIONAL_TEXT, *OPTIONAL_TIME, *OPTIONAL_INT}
     try:
-        pf = pq.ParquetFile(loc.path, filesystem=loc.fs)
-        columns = [n for n in pf.schema_arrow.names if n in wanted]
-        for group in shard.row_groups:
-            for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns):
-                table = _normalise(pa.Table.from_batches([batch]), shard.uri)
-                yield _checked_batch(table, shard.uri, seen, text=False), table.column("text")
+        with pq.ParquetFile(loc.path, filesystem=loc.fs) as pf:
+            columns = [n for n in pf.schema_arrow.names if n in wanted]
+            for group in shard.row_groups:
+                for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns):
+                    table = _normalise(pa.Table.from_batches([batch]), shard.uri)
+                    yield _checked_batch(table, shard.uri, seen, text=False), table.column("text")
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {shard.uri} as Parquet: {exc}") from exc

@@ -239,7 +239,7 @@ class ExtractJobs:
         self.chunk_size = max(1, min(MAX_CHUNK, share))
         self._pages: list[RawPage] = []
         self._pending: list[RawPage] = []
-        self._chunks: list[tuple[int, int, Future[list[Outcome]] | list[Outcome]]] = []
+        self._chunks: list[tuple[int, int, Future[list[Outcome]] | None]] = []
         self._executor: ProcessPoolExecutor | None = None
 
     def add(self, page: RawPage) -> None:
@@ -256,19 +256,22 @@ class ExtractJobs:
         start = len(self._pages) - len(chunk)
         self._chunks.append((start, len(chunk), self._submit(chunk)))
 
-    def _submit(self, chunk: list[RawPage]) -> Future[list[Outcome]] | list[Outcome]:
+    def _submit(self, chunk: list[RawPage]) -> Future[list[Outcome]] | None:
+        """The chunk's job in the pool, or None: extracted in this process by `results`."""
         if self.workers <= 1:
-            return extract_chunk(chunk, self.min_words, self.extract, self.cpu_limit_s)
+            return None
         executor = None
         try:
             executor = self._executor = _executor_for(self.workers)
             return executor.submit(extract_chunk, chunk, self.min_words, self.extract, self.cpu_limit_s)
         except Exception as exc:  # no processes here (a daemonic worker, a sandbox, no semaphores)
+            # Not now: `add` runs in whatever thread hands pages on (the archiver's, holding its
+            # lock), where the CPU limit cannot be set; `results` extracts in the caller's thread.
             log.warning("no extraction pool (%r): extracting in this process", exc)
             if executor is not None:
                 _discard(executor)
             self.workers = 1
-            return extract_chunk(chunk, self.min_words, self.extract, self.cpu_limit_s)
+            return None
 
     def results(self) -> list[tuple[RawPage, Outcome]]:
         """Wait for every page added; one (page, outcome) per page, in the order added."""
@@ -276,8 +279,11 @@ class ExtractJobs:
         outcomes: list[Outcome | None] = [None] * len(self._pages)
         broken: list[int] = []
         for start, size, job in self._chunks:
-            if isinstance(job, list):
-                outcomes[start : start + size] = job
+            if job is None:
+                chunk = self._pages[start : start + size]
+                outcomes[start : start + size] = extract_chunk(
+                    chunk, self.min_words, self.extract, self.cpu_limit_s
+                )
                 continue
             try:
                 outcomes[start : start + size] = job.result(timeout=self.wait_limit(size))

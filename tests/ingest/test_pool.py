@@ -99,6 +99,33 @@ def test_without_processes_pages_are_extracted_here(monkeypatch: pytest.MonkeyPa
     assert len(outcomes) == 6 and sum(isinstance(o, Article) for o in outcomes) == 4  # 0 and 5 too short
 
 
+def test_without_processes_pages_handed_from_another_thread_are_extracted_by_results(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # The archiver hands pages on from its own threads: extracting there would hold its lock and
+    # run without the CPU limit, which only the main thread can set.
+    import threading
+
+    from ingest.extract import extract_page
+
+    def refuse(workers: int) -> None:
+        raise OSError("no semaphores")
+
+    where: list[str] = []
+
+    def extract(page: RawPage, *, min_words: int) -> Article:
+        where.append(threading.current_thread().name)
+        return extract_page(page, min_words=min_words)
+
+    monkeypatch.setattr(pool, "_executor_for", refuse)
+    jobs = ExtractJobs(workers=2, expected=2, extract=extract)
+    handing = threading.Thread(target=lambda: [jobs.add(p) for p in pages(5)], name="archiver")
+    handing.start()
+    handing.join()
+    assert where == []
+    assert len(jobs.results()) == 5 and where == [threading.current_thread().name] * 5
+
+
 def _spinning_extract(page: RawPage, *, min_words: int) -> Article:
     """`extract_page`, except on a page whose URL says spin (burns CPU for ever) or hang (sleeps)."""
     import time
