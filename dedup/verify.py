@@ -34,11 +34,13 @@ For texts A (the later, the copy under test) and O (the earlier):
   other, whatever else it kept (a write-through's new lede), though a text whose new text sits on
   top of the lede kept whole (a live page's new entry) does, and so does one whose first
   paragraph is partly the other's lede (more than a fifth found) while at least `head_edited`
-  (about 60%) of that lede is found: a lede kept under copy edits, each edited word costing up to
-  three 3-word runs (60% of the runs is some 85% of the words), with a sentence of its own run
-  into it, is not a rewritten lede. Nor is it one when no more than `own_max` of the text that
-  puts it on top is missing from the other: a version needs substantial text of its own on both
-  sides, and a short lede misspelt here and there can keep none of its sampled runs.
+  (about 60%) of that lede is found, or while that paragraph is all it puts on top: a lede kept
+  under copy edits, each edited word costing up to three 3-word runs (60% of the runs is some 85%
+  of the words), with a sentence of its own run into it, is not a rewritten lede, and a short
+  lede holds too few sampled runs to say more than that it is partly there. Nor is it one when
+  no more than `own_max` of the text that puts it on top is missing from the other: a version
+  needs substantial text of its own on both sides, and a short lede misspelt here and there can
+  keep none of its sampled runs.
 - Not included either way, but a core of at least `version_min` of one text is in the other: a
   `version` (a write-through, a rewritten lede): linked, never clustered.
 - A text of fewer than `short_words` words (of text, counted) set against one `short_ratio` times
@@ -90,6 +92,8 @@ class PairFeatures:
     head_o: float = 1.0
     top_a: int = 0  # anchors of A before its first paragraph found in O (its own text on top)
     top_o: int = 0
+    top_paras_a: int = 0  # paragraphs (with anchors) of A before its first paragraph found in O
+    top_paras_o: int = 0
 
     @property
     def inside_a(self) -> float:
@@ -140,19 +144,21 @@ _LEDE_ANCHORS = 3
 _OWN_FOUND = 0.2
 
 
-def _own(paras: np.ndarray, shared_idx: np.ndarray, found: np.ndarray) -> tuple[float, float, int]:
+def _own(paras: np.ndarray, shared_idx: np.ndarray, found: np.ndarray) -> tuple[float, float, int, int]:
     """Of one text against the other: the share of its anchors in paragraphs of its own (at most
     `_OWN_FOUND` of their anchors found: not copy-edited, absent), the share of its lede found in
-    the other, and how many of its anchors stand before its first found paragraph (text on top)."""
+    the other, and how many of its anchors, and of its paragraphs with anchors, stand before its
+    first found paragraph (text on top)."""
     if paras.size == 0:
-        return 0.0, 1.0, 0
+        return 0.0, 1.0, 0, 0
     total = np.bincount(paras)
     hit = np.bincount(paras[shared_idx], minlength=total.size)
     own = float(total[hit <= _OWN_FOUND * total].sum() / paras.size)
     lede = np.flatnonzero(total >= _LEDE_ANCHORS)
     head = float(hit[lede[0]] / total[lede[0]]) if lede.size else 1.0
     top = int(np.count_nonzero(paras < found[0])) if found.size else paras.size
-    return own, head, top
+    top_paras = int(np.count_nonzero(total[: found[0]] if found.size else total))
+    return own, head, top, top_paras
 
 
 def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -208,8 +214,8 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
     pa, po = paras_a.astype(np.int64), paras_o.astype(np.int64)
     cover_a, density_a, found_a = _paragraph_view(pa, idx_a, m.paragraph_found, m.interruption_anchors)
     cover_o, density_o, found_o = _paragraph_view(po, idx_o, m.paragraph_found, m.interruption_anchors)
-    own_a, head_a, top_a = _own(pa, idx_a, found_a)
-    own_o, head_o, top_o = _own(po, idx_o, found_o)
+    own_a, head_a, top_a, top_paras_a = _own(pa, idx_a, found_a)
+    own_o, head_o, top_o, top_paras_o = _own(po, idx_o, found_o)
     boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
     rate = params.minhash.anchor_rate
     words_a, words_o = n_a / rate, n_o / rate
@@ -245,6 +251,8 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
         head_o=head_o,
         top_a=top_a,
         top_o=top_o,
+        top_paras_a=top_paras_a,
+        top_paras_o=top_paras_o,
     )
 
 
@@ -267,10 +275,10 @@ def decide(f: PairFeatures, params: DedupParams) -> tuple[str | None, str]:
         return None, "too_short"
     m = params.match
     holds, why_holds = _holds(
-        (f.inside_o, f.inside_a), f.own_o, f.density_a, (f.head_o, f.head_a), f.top_a, m
+        (f.inside_o, f.inside_a), f.own_o, f.density_a, (f.head_o, f.head_a), (f.top_a, f.top_paras_a), m
     )
     inside, why_inside = _holds(
-        (f.inside_a, f.inside_o), f.own_a, f.density_o, (f.head_a, f.head_o), f.top_o, m
+        (f.inside_a, f.inside_o), f.own_a, f.density_o, (f.head_a, f.head_o), (f.top_o, f.top_paras_o), m
     )
     if inside and holds:
         # Each is included in the other: near duplicates when at least `inside` of each is found
@@ -295,7 +303,7 @@ def _holds(
     own: float,
     density: float,
     heads: tuple[float, float],
-    top: int,
+    tops: tuple[int, int],
     m: MatchParams,
 ) -> tuple[bool, str]:
     """Whether a text (the holder) holds another, of which `insides[0]` is found in it (and
@@ -311,15 +319,17 @@ def _holds(
     - A holder that puts its own text on top while the other's first paragraph is mostly not
       found has rewritten the lede: a version, whatever else it kept. Unless the holder's own
       first paragraph is partly the other's (more than `_OWN_FOUND` of it found) and the other's
-      lede is found at `head_edited` or more: that lede is kept under copy edits (each edited word
-      costs up to three runs, so 60% of the runs is some 85% of the words), not rewritten. Nor
+      lede is found at `head_edited` or more, or that paragraph is all the holder puts on top:
+      that lede is kept under copy edits (each edited word costs up to three runs, so 60% of the
+      runs is some 85% of the words), not rewritten. Nor
       when no more than `own_max` of the holder is not found in the other: what it puts on top is
       the other's lede under copy edits its sampled runs missed (a few misspelt words in a short
       lede can leave none of them), and a version needs substantial text of its own on both sides.
     """
     inside, holder_inside = insides
     head, holder_head = heads
-    edited_lede = holder_head > _OWN_FOUND and head >= m.head_edited
+    top, top_paras = tops
+    edited_lede = holder_head > _OWN_FOUND and (head >= m.head_edited or top_paras == 1)
     if top >= 2 and head < m.head_kept and not edited_lede and 1 - holder_inside > m.own_max:
         return False, "head"
     if density < m.min_density:

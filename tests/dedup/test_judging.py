@@ -185,6 +185,16 @@ def test_a_copy_whose_lede_is_misspelt_past_recognition_is_still_a_copy() -> Non
     assert cluster["copy"] == cluster["story"] and relation["copy"] != VERSION
 
 
+def test_a_copy_edited_lede_alone_on_top_with_an_explainer_below_is_an_expanded_copy() -> None:
+    # The copy keeps the story whole, its lede misspelt every fourth word (half of the lede's sampled
+    # runs survive), and adds an explainer of its own below: the one paragraph above what it
+    # shares is partly the story's lede, not a new lede over it.
+    story, added = _stories(2, seed=40)
+    copy = [_edit(story[0], 4), *story[1:], *added[:5]]
+    cluster, relation, _ = _run([_doc("story", story, 0), _doc("copy", copy, 2)])
+    assert cluster["copy"] == cluster["story"] and relation["copy"] == EXPANDED
+
+
 def test_a_digest_that_runs_half_of_a_short_story_does_not_join_it() -> None:
     # A 50-word story of two paragraphs; a digest of briefs runs its first paragraph only. Half of
     # the story is there, whatever the sample of its anchors says: not included, no copy.
