@@ -321,10 +321,10 @@ def _holds(
       first paragraph is partly the other's (more than `_OWN_FOUND` of it found) and the other's
       lede is found at `head_edited` or more, or that paragraph is all the holder puts on top:
       that lede is kept under copy edits (each edited word costs up to three runs, so 60% of the
-      runs is some 85% of the words), not rewritten. Nor
-      when no more than `own_max` of the holder is not found in the other: what it puts on top is
-      the other's lede under copy edits its sampled runs missed (a few misspelt words in a short
-      lede can leave none of them), and a version needs substantial text of its own on both sides.
+      runs is some 85% of the words), not rewritten. Nor when no more than `own_max` of the
+      holder is not found in the other: what it puts on top is the other's lede under copy edits
+      its sampled runs missed (a few misspelt words in a short lede can leave none of them), and a
+      version needs substantial text of its own on both sides.
     """
     inside, holder_inside = insides
     head, holder_head = heads
