@@ -158,13 +158,24 @@ class DedupIndex:
         lines.append(LineCounts.of(fp_new, source_keys(new), min_texts=1))
         min_texts = self.params.match.boilerplate_min_texts
         clean_new = strip_boilerplate(new, fp_new, min_texts, lines)
-        met = self._met(parts, clean_new)
         previous = self._membership()
-        hist_docs, hist_fp = self._with_their_clusters(parts, met, previous)
+        met_rows = self._met_rows(parts, clean_new)
+        hist_docs, hist_fp = self._with_their_clusters(parts, self._read(parts, met_rows), previous)
         sub_docs = hist_docs + new
         sub_fp = clean_new
         if hist_docs:  # stripping goes row by row for the same counts: the batch's rows are done
             clean_hist = strip_boilerplate(hist_docs, Fingerprints.concat(hist_fp), min_texts, lines)
+            # One step further: the texts that a regrouped text holds or is held by, with their
+            # clusters. A live page regrouped without the item it runs (posted alone: a cluster of
+            # its own) would decide without it, and the item would not be looked at again; one
+            # pass and batch by batch must give the same clusters.
+            near = np.setdiff1d(self._met_rows(parts, clean_hist), met_rows)
+            have = {d.id for d in hist_docs}
+            more_docs, more_fp = self._with_their_clusters(parts, self._read(parts, near), previous, have)
+            if more_docs:
+                clean_more = strip_boilerplate(more_docs, Fingerprints.concat(more_fp), min_texts, lines)
+                clean_hist = _joined_stripped(clean_hist, clean_more)
+                sub_docs = hist_docs + more_docs + new
             sub_fp = _joined_stripped(clean_hist, clean_new)
         result = group(sub_docs, sub_fp, self.params)
         self._fill_added_text(result, sub_docs, sub_fp, previous)
@@ -203,13 +214,16 @@ class DedupIndex:
         hi = _shift_day(max(dated), self.window) if dated else date.max
         return self.segments.window(lo, hi)
 
-    def _met(self, parts: list[Part], clean_new: Fingerprints) -> list[tuple[list[Doc], Fingerprints]]:
-        """The history rows that share candidate pairs with the batch (`clean_new`: its fingerprints
-        without boilerplate), read by row, per part."""
-        probe = Probe.of(clean_new, self.params.match.index_keys)
-        pairs = cross_pairs_parts([p.history() for p in parts], probe, clean_new, self.params.match)
+    def _met_rows(self, parts: list[Part], clean: Fingerprints) -> np.ndarray:
+        """The history rows (numbered over `parts`, one after the other) that share candidate
+        pairs with the texts of `clean` (fingerprints without boilerplate)."""
+        probe = Probe.of(clean, self.params.match.index_keys)
+        pairs = cross_pairs_parts([p.history() for p in parts], probe, clean, self.params.match)
+        return np.unique(pairs[:, 0])
+
+    def _read(self, parts: list[Part], met_rows: np.ndarray) -> list[tuple[list[Doc], Fingerprints]]:
+        """History rows `met_rows` (as `_met_rows` numbers them), read by row, per part."""
         ends = np.cumsum([p.seg.rows for p in parts])
-        met_rows = np.unique(pairs[:, 0])
         met_part = np.searchsorted(ends, met_rows, side="right")
         met: list[tuple[list[Doc], Fingerprints]] = []
         for k, part in enumerate(parts):
@@ -218,11 +232,23 @@ class DedupIndex:
         return met
 
     def _with_their_clusters(
-        self, parts: list[Part], met: list[tuple[list[Doc], Fingerprints]], previous: pa.Table
+        self,
+        parts: list[Part],
+        met: list[tuple[list[Doc], Fingerprints]],
+        previous: pa.Table,
+        have: set[str] | None = None,
     ) -> tuple[list[Doc], list[Fingerprints]]:
-        """The history docs met, and the other members of their clusters (regrouped with them)."""
+        """The history docs met, and the other members of their clusters (regrouped with them),
+        but for those of ids in `have` (already at hand)."""
+        have = have or set()
+        if have:
+            kept_met = []
+            for part_docs, part_fp in met:
+                keep = [i for i, d in enumerate(part_docs) if d.id not in have]
+                kept_met.append(([part_docs[i] for i in keep], part_fp.take(keep)))
+            met = kept_met
         met_ids = {d.id for part_docs, _ in met for d in part_docs}
-        wanted = with_cluster_members(met_ids, previous)
+        wanted = with_cluster_members(met_ids, previous) - have
         hist_docs: list[Doc] = []
         hist_fps: list[Fingerprints] = []
         extra = sorted(wanted - met_ids)
