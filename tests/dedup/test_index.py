@@ -38,13 +38,18 @@ def _one_pass(docs: list[Doc]) -> set[frozenset[str]]:
     return {frozenset(m) for m in g.values()}
 
 
+def _shuffled_batches(docs: list[Doc], root: Path, size: int, seed: int) -> None:
+    """`docs` shuffled, into a fresh index at `root`, `size` at a time."""
+    shuffled = list(docs)
+    random.Random(seed).shuffle(shuffled)
+    index = DedupIndex(resolve(str(root)))
+    for k in range(0, len(shuffled), size):
+        index.update(shuffled[k : k + size], run_id=f"run{k}")
+
+
 def test_shuffled_batches_give_the_clusters_of_one_pass(tmp_path: Path) -> None:
     docs = planted_corpus(150, copy_rate=0.6, seed=21).docs
-    shuffled = list(docs)
-    random.Random(7).shuffle(shuffled)
-    index = DedupIndex(resolve(str(tmp_path)))
-    for k in range(0, len(shuffled), 37):
-        index.update(shuffled[k : k + 37], run_id=f"run{k}")
+    _shuffled_batches(docs, tmp_path, 37, seed=7)
     assert _groups_from(tmp_path) == _one_pass(docs)
     count = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/clusters/**/*.parquet')").fetchall()
     assert count == [(len(docs),)]
@@ -63,11 +68,7 @@ def test_the_labelled_sets_batch_by_batch_give_the_clusters_of_one_pass(tmp_path
     from dedup.inputs import load_docs
 
     docs = load_docs(str(source))
-    shuffled = list(docs)
-    random.Random(5).shuffle(shuffled)
-    index = DedupIndex(resolve(str(tmp_path)))
-    for k in range(0, len(shuffled), 400):
-        index.update(shuffled[k : k + 400], run_id=f"run{k}")
+    _shuffled_batches(docs, tmp_path, 400, seed=5)
     assert _groups_from(tmp_path) == _one_pass(docs)
 
 
