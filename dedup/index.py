@@ -19,7 +19,10 @@ segments' sorted anchors where they fall, its anchors in the segments' sorted ke
 16 per article), and only the candidates found, with the other members of their clusters, are
 read by row and verified. A process keeps the segments it opened (keys, fences, counts), so a
 long-lived worker reads less still. The clusters that the batch touches are regrouped with the
-same code as a one-pass dedup, so a backfill and the same days run by run give the same clusters.
+same code as a one-pass dedup, together with the texts that their members hold or are held by and
+those texts' clusters (found by one more lookup, with the regrouped history texts): a decision
+that a regrouped text makes over what it holds then sees what one pass would, so a backfill and the
+same days run by run give the same clusters.
 Cluster ids never change once given: a cluster that a new article joins keeps its id; when two
 merge, the id of the one with the earlier original survives and the merge is logged and returned.
 
