@@ -70,6 +70,13 @@ def test_the_labelled_sets_batch_by_batch_give_the_clusters_of_one_pass(tmp_path
     docs = load_docs(str(source))
     _shuffled_batches(docs, tmp_path, 400, seed=5)
     assert _groups_from(tmp_path) == _one_pass(docs)
+    # ... and each article's original, relation and the article it was matched to, row for row.
+    glob = f"{tmp_path}/clusters/**/*.parquet"
+    rows = duckdb.sql(
+        f"select article_id, original_id, relation, copy_of from read_parquet('{glob}')"
+    ).fetchall()
+    one = {a.article_id: (a.original_id, a.relation, a.copy_of) for a in deduplicate(docs).assignments}
+    assert {r[0]: tuple(r[1:]) for r in rows} == one
 
 
 def test_a_live_page_and_the_item_it_runs_end_in_one_cluster_whatever_order_they_come_in(
