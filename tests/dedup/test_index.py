@@ -112,7 +112,7 @@ def test_a_live_page_and_the_item_it_runs_end_in_one_cluster_whatever_order_they
     ]
     assert _one_pass(docs) == {frozenset(d.id for d in docs)}
     orders = list(itertools.permutations(docs))[::7]
-    orders.append((docs[0], docs[1], docs[2], docs[4], docs[3]))  # the page, then its item, then the snapshot
+    orders.append((docs[0], docs[1], docs[2], docs[4], docs[3]))  # the item, the page, then the snapshot
     for k, order in enumerate(orders):
         root = tmp_path / str(k)
         index = DedupIndex(resolve(str(root)))
