@@ -106,20 +106,29 @@ class PairFeatures:
         return max(self.contain_o, self.cover_o)
 
 
+def _tally(paras: np.ndarray, shared_idx: np.ndarray, size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Of one text against the other: the anchors of each of its paragraphs (`paras`, the paragraph
+    of each anchor; at least `size` entries) and how many of them the other has (`shared_idx`).
+    Every measure of the pair below reads these two counts."""
+    total = np.bincount(paras, minlength=size)
+    return total, np.bincount(paras[shared_idx], minlength=total.size)
+
+
 def _paragraph_view(
-    paras: np.ndarray, shared_idx: np.ndarray, found_share: float, interruption: int
+    counts: tuple[np.ndarray, np.ndarray], found_share: float, interruption: int
 ) -> tuple[float, float, np.ndarray]:
     """Coverage (share of anchors in found paragraphs), density (share of the span from the first
-    found paragraph to the last that is found) and the found paragraph indices of one text.
+    found paragraph to the last that is found) and the found paragraph indices of one text (its
+    `_tally`).
 
     A short paragraph that is not found but stands between found ones (up to `interruption`
     anchors: an "Advertisement" line, a timestamp, a caption the patterns did not know) interrupts
     the shared passage rather than adding to it: it counts neither for nor against the share.
     """
-    if paras.size == 0:
+    total, hit = counts
+    anchors = int(total.sum())
+    if anchors == 0:
         return 0.0, 0.0, np.zeros(0, dtype=np.int64)
-    total = np.bincount(paras)
-    hit = np.bincount(paras[shared_idx], minlength=total.size)
     present = np.flatnonzero(total > 0)
     is_found = hit[present] >= found_share * total[present]
     found = present[is_found]
@@ -131,7 +140,7 @@ def _paragraph_view(
         # Lines that outweigh the passages found around them do not interrupt them: they are
         # the text's own (a table of figures of another company, not an ad line).
         skipped = skipped[:0]
-    counted = paras.size - int(total[skipped].sum())
+    counted = anchors - int(total[skipped].sum())
     span = present[(present >= found[0]) & (present <= found[-1])]
     density = float(total[found].sum() / (total[span].sum() - total[skipped].sum()))
     return (float(total[found].sum() / counted) if counted else 0.0), density, found
@@ -144,21 +153,20 @@ _LEDE_ANCHORS = 3
 _OWN_FOUND = 0.2
 
 
-def _own(paras: np.ndarray, shared_idx: np.ndarray, found: np.ndarray) -> tuple[float, float, int, int]:
-    """Of one text against the other: the share of its anchors in paragraphs of its own (at most
-    `_OWN_FOUND` of their anchors found: not copy-edited, absent), the share of its lede found in
-    the other, and how many of its anchors, and of its paragraphs with anchors, stand before its
-    first found paragraph (text on top)."""
-    if paras.size == 0:
+def _own(counts: tuple[np.ndarray, np.ndarray], found: np.ndarray) -> tuple[float, float, int, int]:
+    """Of one text against the other (its `_tally`): the share of its anchors in paragraphs of its
+    own (at most `_OWN_FOUND` of their anchors found: not copy-edited, absent), the share of its
+    lede found in the other, and how many of its anchors, and of its paragraphs with anchors, stand
+    before its first found paragraph (text on top)."""
+    total, hit = counts
+    anchors = int(total.sum())
+    if anchors == 0:
         return 0.0, 1.0, 0, 0
-    total = np.bincount(paras)
-    hit = np.bincount(paras[shared_idx], minlength=total.size)
-    own = float(total[hit <= _OWN_FOUND * total].sum() / paras.size)
+    own = float(total[hit <= _OWN_FOUND * total].sum() / anchors)
     lede = np.flatnonzero(total >= _LEDE_ANCHORS)
     head = float(hit[lede[0]] / total[lede[0]]) if lede.size else 1.0
-    top = int(np.count_nonzero(paras < found[0])) if found.size else paras.size
-    top_paras = int(np.count_nonzero(total[: found[0]] if found.size else total))
-    return own, head, top, top_paras
+    on_top = total[: found[0]] if found.size else total
+    return own, head, int(on_top.sum()), int(np.count_nonzero(on_top))
 
 
 def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -173,22 +181,21 @@ def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _by_words(
-    paras: np.ndarray,
-    shared_idx: np.ndarray,
+    counts: tuple[np.ndarray, np.ndarray],
     words: np.ndarray,
     keys: np.ndarray,
     other_keys: np.ndarray,
     found_share: float,
 ) -> tuple[float, float]:
     """The shares of one text's words in paragraphs of its own and in paragraphs found in the other
-    (as `_own` and `_paragraph_view`, weighed by words).
+    (as `_own` and `_paragraph_view`, weighed by words; `counts` its `_tally`, of at least one
+    entry per paragraph).
 
     A paragraph is known when it has anchors, or when the other text has it word for word (a short
     line can have no anchor): the shares are taken over the known paragraphs, so a short line whose
     anchors say nothing counts for neither side.
     """
-    total = np.bincount(paras, minlength=words.size)[: words.size]
-    hit = np.bincount(paras[shared_idx], minlength=words.size)[: words.size]
+    total, hit = counts[0][: words.size], counts[1][: words.size]
     known = total > 0
     own_words = int(words[known & (hit <= _OWN_FOUND * total)].sum())
     found_words = int(words[known & (hit >= found_share * total)].sum())
@@ -211,21 +218,22 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
     shared = idx_a.size
     n_a, n_o = anchors_a.size, anchors_o.size
     m = params.match
-    pa, po = paras_a.astype(np.int64), paras_o.astype(np.int64)
-    cover_a, density_a, found_a = _paragraph_view(pa, idx_a, m.paragraph_found, m.interruption_anchors)
-    cover_o, density_o, found_o = _paragraph_view(po, idx_o, m.paragraph_found, m.interruption_anchors)
-    own_a, head_a, top_a, top_paras_a = _own(pa, idx_a, found_a)
-    own_o, head_o, top_o, top_paras_o = _own(po, idx_o, found_o)
     boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
+    words_of_a, words_of_o = _words(fp, a, boiler_a), _words(fp, o, boiler_o)
+    counts_a = _tally(paras_a.astype(np.int64), idx_a, 0 if words_of_a is None else words_of_a[0].size)
+    counts_o = _tally(paras_o.astype(np.int64), idx_o, 0 if words_of_o is None else words_of_o[0].size)
+    cover_a, density_a, found_a = _paragraph_view(counts_a, m.paragraph_found, m.interruption_anchors)
+    cover_o, density_o, found_o = _paragraph_view(counts_o, m.paragraph_found, m.interruption_anchors)
+    own_a, head_a, top_a, top_paras_a = _own(counts_a, found_a)
+    own_o, head_o, top_o, top_paras_o = _own(counts_o, found_o)
     rate = params.minhash.anchor_rate
     words_a, words_o = n_a / rate, n_o / rate
-    words_of_a, words_of_o = _words(fp, a, boiler_a), _words(fp, o, boiler_o)
     if words_of_a is not None and words_of_o is not None:
         # What each side lacks of the other, weighed by words: the judging rules' "about 80% of
         # the text", not a quarter sample of it.
         found = m.paragraph_found
-        own_a, cover_a = _by_words(pa, idx_a, *words_of_a, words_of_o[1], found)
-        own_o, cover_o = _by_words(po, idx_o, *words_of_o, words_of_a[1], found)
+        own_a, cover_a = _by_words(counts_a, *words_of_a, words_of_o[1], found)
+        own_o, cover_o = _by_words(counts_o, *words_of_o, words_of_a[1], found)
         words_a, words_o = float(words_of_a[0].sum()), float(words_of_o[0].sum())
     union = n_a + n_o - shared
     return PairFeatures(

@@ -192,18 +192,18 @@ def test_ads_and_related_lines_inside_a_copy_leave_it_a_near_duplicate() -> None
 def test_a_short_unmatched_line_between_shared_paragraphs_is_an_interruption() -> None:
     import numpy as np
 
-    from dedup.verify import _paragraph_view
+    from dedup.verify import _paragraph_view, _tally
 
     # Paragraphs 0 and 2 (three anchors each) are shared; paragraph 1 is a one-anchor ad line.
     paras = np.array([0, 0, 0, 1, 2, 2, 2])
     shared = np.array([0, 1, 2, 4, 5, 6])
-    cover, density, found = _paragraph_view(paras, shared, 0.5, 2)
+    cover, density, found = _paragraph_view(_tally(paras, shared), 0.5, 2)
     assert (cover, density, found.tolist()) == (1.0, 1.0, [0, 2])
-    cover, density, _ = _paragraph_view(paras, shared, 0.5, 0)
+    cover, density, _ = _paragraph_view(_tally(paras, shared), 0.5, 0)
     assert cover == density == 6 / 7
     # At the end, or longer than the limit, an unmatched paragraph is text the other lacks.
     tail = np.array([0, 0, 0, 2, 2, 2, 3])
-    assert _paragraph_view(tail, np.array([0, 1, 2, 3, 4, 5]), 0.5, 2)[0] == 6 / 7
+    assert _paragraph_view(_tally(tail, np.array([0, 1, 2, 3, 4, 5])), 0.5, 2)[0] == 6 / 7
 
 
 def test_priority_breaks_ties_of_published_time_before_canonical_url() -> None:
