@@ -197,7 +197,8 @@ def dedup_stages(
     held = holding_rows(verified.links)
     held_docs, held_fp = gather_rows(work, held, starts, params, lines)
     spread = spread_rows(held_fp, held, n)
-    clusters = cluster(n, rank.tolist(), verified.links, spread, params.match.main_story)
+    m = params.match
+    clusters = cluster(n, rank.tolist(), verified.links, spread, m.main_story, m.version_min)
     result = describe(docs, clusters, verified)
     del held_fp, held_docs, spread
     t5 = time.perf_counter()
