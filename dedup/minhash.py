@@ -20,10 +20,14 @@ def _fmix32(x: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-    return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
+    """The affine maps h -> a*h + b (mod 2^32) of datasketch's `affine32` MinHash for `seed`: drawn
+    from numpy's `RandomState(seed)` in the same order (`a` odd, so each map is a bijection), so the
+    signatures equal datasketch's (tests/dedup/test_fingerprint.py) without importing it: datasketch
+    pulls in scipy, some 0.7 s of a fresh process's first batch."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
 def _signatures(out: np.ndarray, h32: np.ndarray, n_sh: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:

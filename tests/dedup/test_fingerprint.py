@@ -153,3 +153,24 @@ def test_paragraph_keys_carry_the_words_of_text_of_each_paragraph() -> None:
     assert first[1] != 0 and first[2] == 0
     # The same paragraph has the same key in any text: a source's repeated lines are still found.
     assert first[0] == second[0] and first[3] != second[1]
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (256, 42), (16, 0)])
+def test_permutations_are_datasketchs_affine32_ones(num_perm: int, seed: int) -> None:
+    from dedup.minhash import _permutations
+
+    a, b = _permutations(num_perm, seed)
+    want = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    assert np.array_equal(a, want[0]) and np.array_equal(b, want[1])
+
+
+def test_fingerprinting_does_not_import_datasketch() -> None:
+    # datasketch imports scipy: most of a fresh worker's first second.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from dedup.fingerprint import fingerprint; fingerprint(['a b c d e f']); "
+        "assert 'datasketch' not in sys.modules, 'datasketch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
