@@ -14,9 +14,9 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from dedup.cluster import Clusters, link_rows
-from dedup.nontext import nontext_paragraphs
+from dedup.fingerprint import nontext_masks
 from dedup.records import EXACT, EXCERPT, EXPANDED, NEAR_DUPLICATE, ORIGINAL, Assignment, DedupResult, Doc
-from dedup.text import paragraphs, prepare
+from dedup.text import paragraphs
 from dedup.verify import Verified
 
 _INVERSE = {EXPANDED: EXCERPT, EXCERPT: EXPANDED}
@@ -33,6 +33,7 @@ def describe(docs: Sequence[Doc], clusters: Clusters, verified: Verified) -> Ded
     sizes = np.bincount(roots, minlength=len(docs))
     rel_of = {(a, o): rel for a, o, rel in clusters.links}
     result = DedupResult(links=link_rows([d.id for d in docs], clusters.links, verified.measures))
+    texts: dict[str, str] = {}
     for i, d in enumerate(docs):
         root = int(roots[i])
         size = int(sizes[root])
@@ -51,8 +52,10 @@ def describe(docs: Sequence[Doc], clusters: Clusters, verified: Verified) -> Ded
         kept = verified.holder_kept.get(holder_key) if rel == EXPANDED else None
         if kept is not None:
             result.kept_paragraphs[d.id] = kept.tolist()
+            if d.text:  # added_text needs the text: empty for history docs given without it
+                texts[d.id] = d.text
         result.assignments.append(
-            Assignment(  # added_text needs the text: empty for history docs given without it
+            Assignment(
                 article_id=d.id,
                 cluster_id=cluster_id_for(docs[root].id),
                 original_id=docs[root].id,
@@ -60,24 +63,33 @@ def describe(docs: Sequence[Doc], clusters: Clusters, verified: Verified) -> Ded
                 jaccard=round(jaccard, 4),
                 containment=round(contain, 4),
                 cluster_size=size,
-                added_text=added_text(d.text, kept) if kept is not None and d.text else None,
                 kept_fraction=round(contain, 4) if rel in (EXACT, EXCERPT, NEAR_DUPLICATE) else None,
                 copy_of=docs[p].id,
             )
         )
+    fill_added_text(result, texts)
     return result
 
 
-def added_text(text: str, kept: Collection[int]) -> str:
+def added_text(text: str, kept: Collection[int], nontext: np.ndarray | None = None) -> str:
     """The passages of an expanded copy that the text it holds does not have, in order, without
-    its captions, credits and link lines (dedup.nontext)."""
-    skip = set(kept) | set(nontext_paragraphs(prepare(text)))
+    its captions, credits and link lines (dedup.nontext; `nontext`, its mask over the paragraphs,
+    when found already)."""
+    nontext = nontext_masks([text])[0] if nontext is None else nontext
+    skip = set(kept) | set(np.flatnonzero(nontext).tolist())
     return "\n\n".join(p for k, p in enumerate(paragraphs(text)) if k not in skip and p).strip()
 
 
 def fill_added_text(result: DedupResult, texts: Mapping[str, str]) -> None:
-    """Set `added_text` of the expanded copies whose texts are in `texts` (read after the pass)."""
-    for a in result.assignments:
-        kept = result.kept_paragraphs.get(a.article_id)
-        if a.relation == EXPANDED and kept is not None and a.article_id in texts:
-            a.added_text = added_text(texts[a.article_id], kept)
+    """Set `added_text` of the expanded copies whose texts are in `texts` (read after the pass):
+    their non-text lines found for all of them at once."""
+    todo = [
+        (a, kept)
+        for a in result.assignments
+        if a.relation == EXPANDED
+        and (kept := result.kept_paragraphs.get(a.article_id)) is not None
+        and a.article_id in texts
+    ]
+    masks = nontext_masks([texts[a.article_id] for a, _ in todo])
+    for (a, kept), mask in zip(todo, masks, strict=True):
+        a.added_text = added_text(texts[a.article_id], kept, mask)

@@ -21,7 +21,7 @@ that much are judged on it alone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from typing import TypeAlias
 
@@ -54,16 +54,20 @@ def fingerprint(texts: Texts, params: MinHashParams | None = None) -> Fingerprin
     params = params or MinHashParams()
     if isinstance(texts, pa.Array | pa.ChunkedArray):
         return _fingerprint_column(texts, params)
-    chunks: list[Fingerprints] = []
+    chunks = [_fingerprint_chunk(texts[lo:hi], params) for lo, hi in _chunks(texts)]
+    if not chunks:
+        return _fingerprint_chunk([], params)
+    return Fingerprints.concat(chunks)
+
+
+def _chunks(texts: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive runs of `texts` of about `_CHUNK_CHARS` characters each."""
     start, size = 0, 0
     for i, text in enumerate(texts):
         size += len(text)
         if size >= _CHUNK_CHARS or i == len(texts) - 1:
-            chunks.append(_fingerprint_chunk(texts[start : i + 1], params))
+            yield start, i + 1
             start, size = i + 1, 0
-    if not chunks:
-        return _fingerprint_chunk([], params)
-    return Fingerprints.concat(chunks)
 
 
 def _fingerprint_column(texts: pa.Array | pa.ChunkedArray, params: MinHashParams) -> Fingerprints:
@@ -143,6 +147,18 @@ def _fingerprint_chunk(texts: Sequence[str], params: MinHashParams) -> Fingerpri
     return Fingerprints(
         sig, n_sh, offsets, an, np.minimum(an_para, 65535).astype(np.uint16), hashes, para_offsets, para_keys
     )
+
+
+def nontext_masks(texts: Sequence[str]) -> list[np.ndarray]:
+    """For each text, which of its paragraphs (`dedup.text.paragraphs`) are not text
+    (`dedup.nontext`): found for the whole batch at once from the word hashes, as fingerprinting
+    does, a chunk of texts at a time (what an expanded copy added is read without them)."""
+    out: list[np.ndarray] = []
+    for start, end in _chunks(texts):
+        w = split_words(texts[start:end])
+        lines = _nontext(w, _word_hashes(w.data, w.starts, w.ends))
+        out.extend(lines[lo:hi] for lo, hi in pairwise(w.doc_lines.tolist()))
+    return out
 
 
 def _nontext(w: Words, wh: np.ndarray) -> np.ndarray:

@@ -165,13 +165,8 @@ def _contains(line: str) -> bool:
 
 
 def nontext_paragraphs(prepared: str) -> list[int]:
-    """Indices of the paragraphs of one prepared text (`dedup.text.prepare`, lower-cased) that are
-    not text: the scalar twin of `nontext_lines`, for what reads one text (explain, added text)."""
-    from dedup.text import words
+    """Indices of the paragraphs of one text (`dedup.text.prepare`d or not) that are not text: for
+    what reads one text (explain); `dedup.fingerprint.nontext_masks` does many at once."""
+    from dedup.fingerprint import nontext_masks
 
-    first, hints = set(FIRST_WORDS), set(HINT_WORDS)
-    data = np.frombuffer(prepared.encode() + b"\n", dtype=np.uint8)
-    paras = words(prepared)
-    heads = np.array([bool(ws) and ws[0] in first for ws in paras], dtype=bool)
-    hinted = np.array([any(w in hints for w in ws) for ws in paras], dtype=bool)
-    return np.flatnonzero(nontext_lines(data, heads, hinted)).tolist()
+    return np.flatnonzero(nontext_masks([prepared])[0]).tolist()

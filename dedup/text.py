@@ -66,6 +66,7 @@ class Words:
     para: np.ndarray  # int64, paragraph index of each word within its text
     n_docs: int
     line: np.ndarray  # int64, line of each word in `data` (its paragraph, counted over the batch)
+    doc_lines: np.ndarray  # int64, n_docs + 1: text d's paragraphs are lines doc_lines[d]:doc_lines[d + 1]
 
 
 def _word_mask(data: np.ndarray) -> np.ndarray:
@@ -112,8 +113,9 @@ def split_words(texts: Sequence[str]) -> Words:
     line = np.repeat(
         np.arange(newlines.size, dtype=np.int64), np.diff(np.searchsorted(starts, newlines), prepend=0)
     )
-    para = line - np.repeat(np.searchsorted(newlines, doc_start[:-1]), per_doc)
-    return Words(data, starts, ends, doc, para, len(encoded), line)
+    doc_lines = np.searchsorted(newlines, doc_start)
+    para = line - np.repeat(doc_lines[:-1], per_doc)
+    return Words(data, starts, ends, doc, para, len(encoded), line, doc_lines)
 
 
 def words(text: str) -> list[list[str]]:

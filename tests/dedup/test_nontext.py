@@ -6,7 +6,7 @@ import pytest
 
 from dedup.fingerprint import fingerprint
 from dedup.nontext import nontext_paragraphs
-from dedup.text import prepare
+from dedup.text import paragraphs, prepare
 
 NOT_TEXT = [
     "(AP Photo/Jane Doe)",
@@ -61,3 +61,23 @@ def test_a_batch_gives_non_text_lines_no_anchors_and_the_text_around_them_all_of
     fp = fingerprint([body, dressed])
     plain, with_junk = (set(fp.anchors_of(i)[0].tolist()) for i in (0, 1))
     assert plain and plain == with_junk  # the junk lines added no anchor, the text lost none
+
+
+def test_a_batch_of_texts_gives_each_text_its_own_non_text_paragraphs(monkeypatch) -> None:
+    # Many texts at once (the added text of every expanded copy of a run), cut into chunks: each
+    # text's mask is its own, paragraph for paragraph, empty and wordless texts included.
+    import dedup.fingerprint as fpm
+
+    texts = [
+        "\n\n".join([NOT_TEXT[k % len(NOT_TEXT)], TEXT[k % len(TEXT)], NOT_TEXT[(3 * k) % len(NOT_TEXT)]])
+        for k in range(40)
+    ]
+    texts[5], texts[17], texts[30] = "", "... --- ...", TEXT[0]
+    monkeypatch.setattr(fpm, "_CHUNK_CHARS", 300)  # a few texts a chunk
+    masks = fpm.nontext_masks(texts)
+    assert len(masks) == len(texts)
+    for text, mask in zip(texts, masks, strict=True):
+        assert mask.size == len(paragraphs(text))
+        assert mask.nonzero()[0].tolist() == nontext_paragraphs(text)
+    assert masks[0].tolist() == [True, False, True]
+    assert masks[30].tolist() == [False]
