@@ -106,17 +106,21 @@ class PairFeatures:
         return max(self.contain_o, self.cover_o)
 
 
-def _tally(paras: np.ndarray, shared_idx: np.ndarray, size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+#: One text's counts against the other (`_tally`): the anchors of each of its paragraphs and how
+#: many of them the other has, as Python lists. A text has some tens of paragraphs: a pass over
+#: lists costs a fraction of the numpy calls on arrays that small, twice a pair.
+Counts = tuple[list[int], list[int]]
+
+
+def _tally(paras: np.ndarray, shared_idx: np.ndarray, size: int = 0) -> Counts:
     """Of one text against the other: the anchors of each of its paragraphs (`paras`, the paragraph
     of each anchor; at least `size` entries) and how many of them the other has (`shared_idx`).
     Every measure of the pair below reads these two counts."""
     total = np.bincount(paras, minlength=size)
-    return total, np.bincount(paras[shared_idx], minlength=total.size)
+    return total.tolist(), np.bincount(paras[shared_idx], minlength=total.size).tolist()
 
 
-def _paragraph_view(
-    counts: tuple[np.ndarray, np.ndarray], found_share: float, interruption: int
-) -> tuple[float, float, np.ndarray]:
+def _paragraph_view(counts: Counts, found_share: float, interruption: int) -> tuple[float, float, np.ndarray]:
     """Coverage (share of anchors in found paragraphs), density (share of the span from the first
     found paragraph to the last that is found) and the found paragraph indices of one text (its
     `_tally`).
@@ -126,24 +130,25 @@ def _paragraph_view(
     the shared passage rather than adding to it: it counts neither for nor against the share.
     """
     total, hit = counts
-    anchors = int(total.sum())
-    if anchors == 0:
-        return 0.0, 0.0, np.zeros(0, dtype=np.int64)
-    present = np.flatnonzero(total > 0)
-    is_found = hit[present] >= found_share * total[present]
-    found = present[is_found]
-    if found.size == 0:
-        return 0.0, 0.0, found
-    inside = (present > found[0]) & (present < found[-1])
-    skipped = present[inside & ~is_found & (total[present] <= interruption)]
-    if total[skipped].sum() > total[found].sum():
+    anchors = sum(total)
+    found = [k for k, (t, h) in enumerate(zip(total, hit, strict=True)) if t and h >= found_share * t]
+    if not anchors or not found:
+        return 0.0, 0.0, np.array(found, dtype=np.int64)
+    first, last = found[0], found[-1]
+    found_sum = sum(total[k] for k in found)
+    span_sum = sum(total[first : last + 1])
+    skipped_sum = sum(
+        t
+        for t, h in zip(total[first + 1 : last], hit[first + 1 : last], strict=True)
+        if 0 < t <= interruption and h < found_share * t
+    )
+    if skipped_sum > found_sum:
         # Lines that outweigh the passages found around them do not interrupt them: they are
         # the text's own (a table of figures of another company, not an ad line).
-        skipped = skipped[:0]
-    counted = anchors - int(total[skipped].sum())
-    span = present[(present >= found[0]) & (present <= found[-1])]
-    density = float(total[found].sum() / (total[span].sum() - total[skipped].sum()))
-    return (float(total[found].sum() / counted) if counted else 0.0), density, found
+        skipped_sum = 0
+    counted = anchors - skipped_sum
+    density = found_sum / (span_sum - skipped_sum)
+    return (found_sum / counted if counted else 0.0), density, np.array(found, dtype=np.int64)
 
 
 #: A text's lede is its first paragraph of at least this many anchors (a dateline, a one-line
@@ -153,23 +158,23 @@ _LEDE_ANCHORS = 3
 _OWN_FOUND = 0.2
 
 
-def _own(counts: tuple[np.ndarray, np.ndarray], found: np.ndarray) -> tuple[float, float, int, int]:
+def _own(counts: Counts, found: np.ndarray) -> tuple[float, float, int, int]:
     """Of one text against the other (its `_tally`): the share of its anchors in paragraphs of its
     own (at most `_OWN_FOUND` of their anchors found: not copy-edited, absent), the share of its
     lede found in the other, and how many of its anchors, and of its paragraphs with anchors, stand
     before its first found paragraph (text on top)."""
     total, hit = counts
-    anchors = int(total.sum())
+    anchors = sum(total)
     if anchors == 0:
         return 0.0, 1.0, 0, 0
-    own = float(total[hit <= _OWN_FOUND * total].sum() / anchors)
-    lede = np.flatnonzero(total >= _LEDE_ANCHORS)
-    head = float(hit[lede[0]] / total[lede[0]]) if lede.size else 1.0
-    on_top = total[: found[0]] if found.size else total
-    return own, head, int(on_top.sum()), int(np.count_nonzero(on_top))
+    own = sum(t for t, h in zip(total, hit, strict=True) if h <= _OWN_FOUND * t) / anchors
+    lede = next((k for k, t in enumerate(total) if t >= _LEDE_ANCHORS), None)
+    head = hit[lede] / total[lede] if lede is not None else 1.0
+    on_top = total[: int(found[0])] if found.size else total
+    return own, head, sum(on_top), sum(1 for t in on_top if t)
 
 
-def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[list[int], np.ndarray] | None:
     """(words of text of each paragraph of text i, its `boiler` paragraphs as 0; the paragraph
     keys), or None for fingerprints without paragraph keys."""
     if fp.para_offsets is None or fp.para_keys is None:
@@ -177,15 +182,11 @@ def _words(fp: Fingerprints, i: int, boiler: np.ndarray) -> tuple[np.ndarray, np
     keys = fp.para_keys[fp.para_offsets[i] : fp.para_offsets[i + 1]]
     weights = para_words(keys)
     weights[boiler] = 0
-    return weights, keys
+    return weights.tolist(), keys
 
 
 def _by_words(
-    counts: tuple[np.ndarray, np.ndarray],
-    words: np.ndarray,
-    keys: np.ndarray,
-    other_keys: np.ndarray,
-    found_share: float,
+    counts: Counts, words: list[int], keys: np.ndarray, other_keys: np.ndarray, found_share: float
 ) -> tuple[float, float]:
     """The shares of one text's words in paragraphs of its own and in paragraphs found in the other
     (as `_own` and `_paragraph_view`, weighed by words; `counts` its `_tally`, of at least one
@@ -195,14 +196,20 @@ def _by_words(
     line can have no anchor): the shares are taken over the known paragraphs, so a short line whose
     anchors say nothing counts for neither side.
     """
-    total, hit = counts[0][: words.size], counts[1][: words.size]
-    known = total > 0
-    own_words = int(words[known & (hit <= _OWN_FOUND * total)].sum())
-    found_words = int(words[known & (hit >= found_share * total)].sum())
-    known_words = int(words[known].sum())
-    silent = np.flatnonzero(~known & (words > 0))
-    if silent.size:
-        verbatim = int(words[silent[np.isin(keys[silent], other_keys)]].sum())
+    own_words = found_words = known_words = 0
+    silent: list[int] = []
+    # The counts may run past the paragraphs (a `_tally` of at least one entry each).
+    for k, (w, t, h) in enumerate(zip(words, *counts, strict=False)):
+        if t:
+            known_words += w
+            if h <= _OWN_FOUND * t:
+                own_words += w
+            if h >= found_share * t:
+                found_words += w
+        elif w:
+            silent.append(k)
+    if silent:
+        verbatim = sum(words[k] for k in np.asarray(silent)[np.isin(keys[silent], other_keys)].tolist())
         known_words += verbatim
         found_words += verbatim
     if not known_words:
@@ -220,8 +227,8 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
     m = params.match
     boiler_a, boiler_o = fp.boilerplate_of(a), fp.boilerplate_of(o)
     words_of_a, words_of_o = _words(fp, a, boiler_a), _words(fp, o, boiler_o)
-    counts_a = _tally(paras_a.astype(np.int64), idx_a, 0 if words_of_a is None else words_of_a[0].size)
-    counts_o = _tally(paras_o.astype(np.int64), idx_o, 0 if words_of_o is None else words_of_o[0].size)
+    counts_a = _tally(paras_a.astype(np.int64), idx_a, 0 if words_of_a is None else len(words_of_a[0]))
+    counts_o = _tally(paras_o.astype(np.int64), idx_o, 0 if words_of_o is None else len(words_of_o[0]))
     cover_a, density_a, found_a = _paragraph_view(counts_a, m.paragraph_found, m.interruption_anchors)
     cover_o, density_o, found_o = _paragraph_view(counts_o, m.paragraph_found, m.interruption_anchors)
     own_a, head_a, top_a, top_paras_a = _own(counts_a, found_a)
@@ -234,7 +241,7 @@ def features(fp: Fingerprints, a: int, o: int, params: DedupParams) -> PairFeatu
         found = m.paragraph_found
         own_a, cover_a = _by_words(counts_a, *words_of_a, words_of_o[1], found)
         own_o, cover_o = _by_words(counts_o, *words_of_o, words_of_a[1], found)
-        words_a, words_o = float(words_of_a[0].sum()), float(words_of_o[0].sum())
+        words_a, words_o = float(sum(words_of_a[0])), float(sum(words_of_o[0]))
     union = n_a + n_o - shared
     return PairFeatures(
         jaccard=shared / union if union else 0.0,
