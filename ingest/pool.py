@@ -17,6 +17,10 @@ outcome per page, in the order the pages were added: the `Article`, or a `Failur
   signal reaches it (inside native code) is caught by the caller: a chunk not back after
   `wait_limit` seconds has its workers killed and its pages retried one by one, as for a dead
   worker, and the page that hangs again becomes an ``ExtractTimeout``.
+- A worker ends when the process that started the pool ends, however it ends: killed with SIGKILL
+  (the OOM killer, a deployment's kill), that process runs no clean-up, and its workers, forked by
+  the fork server and each holding both ends of the pool's task queue, would wait for tasks for
+  ever and keep the fork server alive (some 60 MB each). Each watches its owner (`_watch_owner`).
 - ``workers=1`` (or 0) extracts in the calling process, as does any chunk while the pool cannot start
   (the CPU limit holds there too when that is the main thread, where signals can be handled).
 """
@@ -28,8 +32,10 @@ import contextlib
 import logging
 import math
 import os
+import select
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -105,10 +111,44 @@ def _executor_for(workers: int) -> ProcessPoolExecutor:
                 _executor.shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_PRELOAD)
-            _executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _executor = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_watch_owner, initargs=(os.getpid(),)
+            )
             _executor_workers = workers
             log.info("started an extraction pool of %d worker processes", workers)
         return _executor
+
+
+def _watch_owner(owner: int) -> None:
+    """Worker initializer: a daemon thread that ends this worker when process `owner` (the one
+    that started the pool) has ended."""
+    threading.Thread(target=_exit_after, args=(owner,), name="copydesk-owner", daemon=True).start()
+
+
+#: Seconds between two looks at the owner where it cannot be waited for (no pidfd).
+OWNER_POLL_S = 1.0
+
+
+def _exit_after(owner: int) -> None:
+    """Wait for process `owner` to end (a pidfd where Linux has one, else a look every
+    `OWNER_POLL_S`), then end this process at once: there is no one left to give results to."""
+    try:
+        fd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # not Linux, or a kernel before 5.3
+        fd = -1
+    if fd >= 0:
+        select.select([fd], [], [])
+        os._exit(0)
+    while True:
+        time.sleep(OWNER_POLL_S)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # alive, under another user
+            continue
 
 
 def _discard(executor: ProcessPoolExecutor) -> None:

@@ -190,3 +190,55 @@ def test_a_slow_page_becomes_an_error_row_of_its_batch(archive: RawArchive, monk
     assert [e.kind for e in result.errors] == ["ExtractTimeout"]
     assert result.errors[0].url == "https://a.example/huge" and len(result.articles) == 3
     assert issubclass(ExtractTimeout, PermanentError)
+
+
+_OWNER = """
+import sys, time
+from ingest import pool
+pool.warm_up(2)
+print(" ".join(map(str, pool.worker_pids())), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("pidfd", [True, False])
+def test_workers_end_when_the_process_that_started_them_is_killed(pidfd: bool) -> None:
+    # SIGKILL (the OOM killer, a deployment's kill) runs no clean-up in the owner: its workers and
+    # the fork server they keep alive must go by themselves, not wait on the task queue for ever.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = _OWNER if pidfd else "import os\ndel os.pidfd_open\n" + _OWNER
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        workers = [int(p) for p in owner.stdout.readline().split()]
+        assert len(workers) == 2 and owner.pid not in workers
+        servers = {_parent(pid) for pid in workers}  # the fork server
+        assert owner.pid not in servers
+        assert all(_running(pid) for pid in [*workers, *servers])  # alive while their owner is
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 60  # a liveness bound, not a timing: they go within a second or two
+    alive = [*workers, *servers]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _running(pid)]
+    assert alive == []
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie awaiting its reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
