@@ -25,7 +25,7 @@ from dedup.fingerprint import fingerprint
 from dedup.nontext import nontext_paragraphs
 from dedup.params import DedupParams
 from dedup.records import Doc
-from dedup.text import paragraphs, prepare
+from dedup.text import paragraphs
 from dedup.verify import PairFeatures, decide, features
 
 SHARED, OWN, BOILERPLATE, NOT_TEXT = "shared", "own", "boilerplate", "not text"
@@ -143,7 +143,7 @@ def _params_dict(params: DedupParams) -> dict[str, float]:
 def _side(doc: Doc, f: PairFeatures, is_a: bool) -> Side:
     found = set((f.found_a if is_a else f.found_o).tolist())
     boiler = set((f.boiler_a if is_a else f.boiler_o).tolist())
-    junk = set(nontext_paragraphs(prepare(doc.text)))
+    junk = set(nontext_paragraphs(doc.text))
     marked: list[tuple[str, str]] = []
     for k, p in enumerate(paragraphs(doc.text)):
         if not p:

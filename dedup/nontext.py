@@ -164,9 +164,9 @@ def _contains(line: str) -> bool:
     return _CONTAINS.fullmatch(line) is not None
 
 
-def nontext_paragraphs(prepared: str) -> list[int]:
-    """Indices of the paragraphs of one text (`dedup.text.prepare`d or not) that are not text: for
-    what reads one text (explain); `dedup.fingerprint.nontext_masks` does many at once."""
+def nontext_paragraphs(text: str) -> list[int]:
+    """Indices of the paragraphs of one text (`dedup.text.paragraphs`) that are not text, for what
+    reads one text (explain); `dedup.fingerprint.nontext_masks` does many at once."""
     from dedup.fingerprint import nontext_masks
 
-    return np.flatnonzero(nontext_masks([prepared])[0]).tolist()
+    return np.flatnonzero(nontext_masks([text])[0]).tolist()

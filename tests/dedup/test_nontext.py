@@ -6,7 +6,7 @@ import pytest
 
 from dedup.fingerprint import fingerprint
 from dedup.nontext import nontext_paragraphs
-from dedup.text import paragraphs, prepare
+from dedup.text import paragraphs
 
 NOT_TEXT = [
     "(AP Photo/Jane Doe)",
@@ -47,12 +47,12 @@ TEXT = [
 
 @pytest.mark.parametrize("line", NOT_TEXT)
 def test_each_kind_of_non_text_line_is_recognised(line: str) -> None:
-    assert nontext_paragraphs(prepare(f"{line}\n{TEXT[0]}")) == [0]
+    assert nontext_paragraphs(f"{line}\n{TEXT[0]}") == [0]
 
 
 @pytest.mark.parametrize("line", TEXT)
 def test_sentences_of_news_are_text(line: str) -> None:
-    assert nontext_paragraphs(prepare(line)) == []
+    assert nontext_paragraphs(line) == []
 
 
 def test_a_batch_gives_non_text_lines_no_anchors_and_the_text_around_them_all_of_its() -> None:
