@@ -81,3 +81,11 @@ def test_a_batch_of_texts_gives_each_text_its_own_non_text_paragraphs(monkeypatc
         assert mask.nonzero()[0].tolist() == nontext_paragraphs(text)
     assert masks[0].tolist() == [True, False, True]
     assert masks[30].tolist() == [False]
+
+
+def test_non_text_paragraphs_are_counted_as_paragraphs_counts_them() -> None:
+    # A whitespace-only paragraph between blank lines is a paragraph of its own: the caption after
+    # it is the third, for the sketch, the added text and explain alike.
+    text = f"{TEXT[0]}\n\n \n\n{NOT_TEXT[0]}\n\n{TEXT[1]}"
+    assert paragraphs(text)[2] == NOT_TEXT[0]
+    assert nontext_paragraphs(text) == [2]
