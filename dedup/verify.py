@@ -209,7 +209,8 @@ def _by_words(
         elif w:
             silent.append(k)
     if silent:
-        verbatim = sum(words[k] for k in np.asarray(silent)[np.isin(keys[silent], other_keys)].tolist())
+        held = np.isin(keys[silent], other_keys).tolist()  # the other has the line word for word
+        verbatim = sum(words[k] for k, same in zip(silent, held, strict=True) if same)
         known_words += verbatim
         found_words += verbatim
     if not known_words:
