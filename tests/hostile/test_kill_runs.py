@@ -1,6 +1,6 @@
-"""SIGKILL a backfill and a pipeline run at 10 seeded random writes each; every killed run, run
-again, ends with the tables and the index of a clean run (rows, clusters, links, index), no row
-twice and no temporary file left.
+"""SIGKILL a backfill, a pipeline run and a `copydesk dedup` at 10 seeded random writes each; every
+killed run, run again, ends with the tables and the index of a clean run (rows, clusters, links,
+index), no row twice and no temporary file left.
 
 A kill point is the Nth write or delete under the output root (tables, index, state, day
 markers), counted by a check the child registers where the lease registers its own
@@ -87,3 +87,43 @@ def test_killed_at_random_writes_then_rerun_ends_as_a_clean_run(
     figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     figures[suite] = {"writes_in_a_clean_run": total, "killed_at": survived, "rows": counts, "rows_lost": 0}
     FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+
+
+def test_a_dedup_killed_at_random_writes_then_rerun_ends_as_a_clean_run(
+    prefect_api_url: str, tmp_path: Path
+) -> None:
+    # `copydesk dedup` of a table: killed at seeded writes (its index, clusters/, links/, the lease),
+    # then run again to the end, it leaves what a clean run leaves, and no temporary file.
+    from flows.cli import main as copydesk
+    from tests.corpora.planted import planted_corpus
+    from tests.hostile.kill_runs import index_ids, rows
+
+    table = tmp_path / "articles.jsonl"
+    docs = planted_corpus(60, copy_rate=0.5, seed=17).docs
+    table.write_text(
+        "".join(
+            json.dumps(
+                {"id": d.id, "text": d.text, "source": d.source, "published_at": d.published_at.isoformat()}
+            )
+            + "\n"
+            for d in docs
+            if d.published_at is not None
+        ),
+        encoding="utf-8",
+    )
+    children = Children(child_env(prefect_api_url, tmp_path / "prefect-home"), tmp_path / "children.log")
+    clean = tmp_path / "clean"
+    try:
+        code, total = children.run(0, clean, ["dedup", str(table), "--out", str(clean)])
+        assert code == 0 and total, (tmp_path / "children.log").read_text()[-3000:]
+        for k, at in enumerate(kill_points(total, KILLS, seed=3301)):
+            out = tmp_path / f"killed-{k}"
+            code, _ = children.run(at, out, ["dedup", str(table), "--out", str(out)])
+            assert killed(code), f"write {at} of {total}: the run ended ({code}) before it"
+            assert copydesk(["dedup", str(table), "--out", str(out)]) == 0
+            for name in ("clusters", "links"):
+                assert rows(out, name, ("run_id",)) == rows(clean, name, ("run_id",)), (at, name)
+            assert index_ids(out) == index_ids(clean), at
+            assert not [p for p in out.rglob(".tmp-*")], at
+    finally:
+        children.close()
