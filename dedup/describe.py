@@ -71,11 +71,9 @@ def describe(docs: Sequence[Doc], clusters: Clusters, verified: Verified) -> Ded
     return result
 
 
-def added_text(text: str, kept: Collection[int], nontext: np.ndarray | None = None) -> str:
+def added_text(text: str, kept: Collection[int], nontext: np.ndarray) -> str:
     """The passages of an expanded copy that the text it holds does not have, in order, without
-    its captions, credits and link lines (dedup.nontext; `nontext`, its mask over the paragraphs,
-    when found already)."""
-    nontext = nontext_masks([text])[0] if nontext is None else nontext
+    its captions, credits and link lines (`nontext`, its mask over the paragraphs: dedup.nontext)."""
     skip = set(kept) | set(np.flatnonzero(nontext).tolist())
     return "\n\n".join(p for k, p in enumerate(paragraphs(text)) if k not in skip and p).strip()
 
