@@ -230,15 +230,19 @@ def test_workers_end_when_the_process_that_started_them_is_killed(pidfd: bool) -
     assert alive == []
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, parent, ...); [] once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return []
+
+
 def _parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as fh:
-        return int(fh.read().rsplit(")", 1)[1].split()[1])
+    return int(_stat(pid)[1])
 
 
 def _running(pid: int) -> bool:
     """Whether `pid` is a live process (not gone, not a zombie awaiting its reaper)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    return _stat(pid)[:1] not in ([], ["Z"])
