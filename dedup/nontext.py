@@ -8,16 +8,28 @@ learns the lines one source repeats; this module recognises the kinds of line th
 made of, whoever prints them, from their form alone, so a caption printed once is caught too.
 
 A paragraph is non-text when the whole of it is one of:
-- a photo caption or credit: ends with a credit in parentheses ("(AP Photo/Jane Doe)"), begins
-  "FILE -", "Photo:", "Image:", "Credit:", or is a gallery counter ("Image 2 of 7", "1 / 7");
-- a byline or a wire tag: "By ..." (short), "From wire services", "This story was originally
-  published by ...", "Reporting by ...", "Editing by ...";
+- a photo caption or credit: ends with a credit in parentheses ("(AP Photo/Jane Doe)") or after a
+  slash (". Jane Doe/AP", "JANE DOE/AFP via Getty Images", "..., May 3, 2024. REUTERS/Jane Doe/File
+  Photo"), is a credit alone ("Jane Doe/AP", "The Associated Press"), begins "FILE -", "Photo:",
+  "Image:", "Credit:", or is a gallery counter ("Image 2 of 7", "1 / 7");
+- a byline, a wire tag or a contributor line: "By ..." (short), "From wire services", "This story
+  was originally published by ...", "Reporting by ...", "Editing by ...", "... contributed to this
+  report", "... contributed reporting";
+- a status line of a running story: "This is a breaking news update ...", "This is a developing
+  story", "This story has been updated ...", "Check back for updates";
 - a link or widget line: "Related: ...", "Read more", "More: ...", "See also", "Recommended ...",
-  "Now playing", "Advertisement", "Story continues below", "Back to gallery", "Sign up ...";
+  "Now playing", "Advertisement", "Story continues below", "Back to gallery", "Sign up ...",
+  "Share on Facebook", "Click to expand", "..., opens new tab", "Purchase Licensing Rights";
+- a reporter's or a desk's contact line: "Follow ... on X: @...", "Follow ...'s coverage at
+  https://...", "Contact Jane Doe at jdoe@...", "Get the latest news delivered to your inbox";
 - a copyright or licence line ("Copyright 2026 ...", "All rights reserved", "may not be published,
-  broadcast, rewritten or redistributed");
+  broadcast, rewritten or redistributed"), or a wire's funding note ("AP is solely responsible for
+  all content");
 - a timestamp line ("Updated March 11, 2026", "Reuters | Updated ...");
 - a script blob (code of an ad or tracking widget).
+
+Each form is checked against news sentences that share its words (tests/dedup/test_nontext.py): a
+Reuters/Ipsos poll, "The Associated Press has not verified ...", "Share prices fell" are text.
 
 The patterns run on the prepared text (lower-cased, one paragraph a line) of `dedup.text`, and
 only paragraphs of at most `_MAX_CHARS` characters can match: a long paragraph is text, whatever
@@ -47,17 +59,29 @@ _PREFIX_PATTERNS = [
     r"(?:from\s+)?(?:staff\s+and\s+)?wire\s+(?:services|reports)",
     r"(?:by\s+)?staff\s+and\s+wire\s+reports",
     r"this\s+(?:story|article|report)\s+(?:was\s+|has\s+been\s+)?(?:originally\s+|first\s+)?"
-    r"(?:published|appeared|posted)\b[^\n]*",
+    r"(?:published|appeared|posted|updated|corrected)\b[^\n]*",
+    # status lines of a running story
+    r"this\s+is\s+a\s+(?:breaking\s+news\s+update|developing\s+(?:news\s+)?story)\b[^\n]*",
+    r"check\s+back\s+(?:later\s+|soon\s+)?for\s+(?:updates|more)\b[^\n]*",
     r"(?:additional\s+)?(?:reporting|editing|writing|compiled)\s+by\b[^\n]*",
     r"reuter|reuters",
+    # a Reuters credit alone: "REUTERS/Jane Doe/File Photo"
+    r"reuters\s*/\s*[^\n/]{2,40}(?:/\s*[^\n/]{2,20})?",
     # link, widget and ad lines
     r"(?:related|related\s+coverage|related\s+stories|read\s+more|read\s+next|read\s+(?:the\s+)?full\s+(?:story|article)|more|more\s+from\s+[^\n:]{1,40}"
     r"|see\s+also|also\s+read|also\s+see|recommended(?:\s+video)?|watch|video|gallery|listen|now\s+playing"
     r"|sponsored|promoted|trending|popular|most\s+read|top\s+stories|latest)\s*(?:[:|\u2013\u2014>-][^\n]*)?",
     r"advertisement|advert|ad|story\s+continues\s+(?:below|after\s+(?:this\s+)?(?:ad|advertisement))"
-    r"|back\s+to\s+gallery|skip\s+ad|continue\s+reading|click\s+here[^\n]*",
+    r"|back\s+to\s+gallery|skip\s+ad|continue\s+reading|click\s+(?:here|to\s+\w+)[^\n]*|loading\s*(?:\.{1,3})?",
     r"(?:view|show|hide)\s+comments|(?:share\s+your\s+thoughts|join\s+the\s+conversation)\b[^\n]*",
     r"(?:sign\s+up|subscribe|have\s+a\s+news\s+tip|follow\s+us|share\s+this|download\s+our\s+app)\b[^\n]*",
+    r"share\s+(?:on|via)\s+(?:facebook|x|twitter|linkedin|whatsapp|email|reddit|pinterest)\b[^\n]*",
+    r"purchase\s+licensing\s+rights\b[^\n]*|our\s+standards\s*:[^\n]*",
+    r"get\s+(?:the\s+)?(?:latest|breaking|top|daily|our)\b[^\n]{0,80}?\b(?:inbox|newsletter|alerts)\b[^\n]*",
+    # a reporter's or a desk's contact and social lines
+    r"follow\s+[^\n]{0,100}?(?:https?://|www\.|@\w|\bon\s+(?:x|twitter|facebook|instagram|threads|bluesky"
+    r"|tiktok|youtube|linkedin)\b)[^\n]*",
+    r"contact\s+(?:[^\s@]+\s+){0,5}?(?:at|via|by\s+email\s+at|:)\s*[\w.+-]+@[\w-]+\.[\w.]+[^\n]{0,60}",
     # timestamps
     r"(?:[^\n|]{1,40}\|\s*)?(?:updated|published|posted|last\s+updated)\b[^\n]{0,60}",
 ]
@@ -68,6 +92,7 @@ _PREFIX = re.compile("[ \\t]*(?:" + "|".join(f"(?:{p})" for p in _PREFIX_PATTERN
 #: against `_CONTAINS`. A "\u00a9" sign marks one too.
 HINT_WORDS = (
     "ap afp reuters getty epa upi bloomberg photo photos images copyright reserved redistributed "
+    "associated contributed solely opens "
     "window document function var googletag adsbygoogle push "
     "monday tuesday wednesday thursday friday saturday sunday"
 ).split()
@@ -95,7 +120,7 @@ FIRST_WORDS = (
     "from staff wire this reporting editing writing compiled additional reuter reuters related read more see "
     "also recommended watch video view show hide share join gallery listen now sponsored promoted trending "
     "popular most top latest advertisement advert ad story back skip continue click sign subscribe have "
-    "follow download "
+    "follow download purchase our get check contact loading "
     "updated published posted last"
 ).split()
 _CONTAINS = re.compile(
@@ -116,6 +141,36 @@ _CONTAINS = re.compile(
             # script blobs
             r".*(?:window\.\w|document\.\w|function\s*\(|\bvar\s+\w+\s*=|googletag|adsbygoogle|\w+\.push\(\{).*",
         )
+    )
+)
+
+#: Forms tried only on the lines that hold their key (a plain substring test), so the many lines
+#: that `_CONTAINS` reads do not pay for them.
+_KEYED = tuple(
+    (key, re.compile(pattern))
+    for key, pattern in (
+        # a credit after the caption, or alone: "... on Jan. 9, 2024. Jane Doe/AP", "Jane Doe/AFP via
+        # Getty Images", "... in Kyiv, Ukraine, May 3, 2024. REUTERS/Jane Doe/File Photo"
+        (
+            "/",
+            r"(?:.*[.!?\u201d\"]\s+)?[^\s/.!?]+(?:\s+[^\s/.!?]+){0,3}\s*/\s*(?:the\s+)?(?:ap|afp|epa|upi|reuters"
+            r"|bloomberg|getty\s+images|associated\s+press)(?:\s*[,/]\s*(?:file(?:\s+photo)?|pool))?"
+            r"(?:\s+via\s+getty\s+images)?[ .]*"
+            r"|.*\b\d{4}\.?\s+reuters\s*/\s*[^\n/]{2,40}(?:/\s*[^\n/]{2,20})?",
+        ),
+        # a contributor's line: "Associated Press writer Jane Doe in London contributed to this report."
+        (
+            "contributed",
+            r".{0,200}\bcontributed\s+(?:to\s+this\s+(?:report|story|article)"
+            r"|reporting(?:\s+from\s+[^\n]{1,60})?)[ .]*",
+        ),
+        ("associated press", r"(?:the\s+)?associated\s+press[ .]*"),
+        # a wire's funding note, a page's link widgets
+        (
+            "solely",
+            r".*\b(?:ap|the\s+associated\s+press)\s+is\s+solely\s+responsible\s+for\s+all\s+content\b.*",
+        ),
+        ("opens", r".{0,120},?\s*opens\s+(?:in\s+)?(?:a\s+)?new\s+(?:tab|window)[ .]*"),
     )
 )
 
@@ -156,8 +211,11 @@ def nontext_lines(
 
 
 def _contains(line: str) -> bool:
-    """`_CONTAINS.fullmatch(line)`, skipped where a plain test shows it cannot match: every pattern
-    but the licence, copyright and script ones needs the line to end with a credit or a year."""
+    """`_CONTAINS.fullmatch(line)`, skipped where a plain test shows it cannot match (every pattern
+    but the licence, copyright and script ones needs the line to end with a credit or a year), or
+    one of `_KEYED` on a line that holds its key."""
+    if any(key in line and pattern.fullmatch(line) for key, pattern in _KEYED):
+        return True
     tail = line.rstrip(" .")
     if not (tail.endswith(")") or tail[-4:].isdigit() or any(k in line for k in _STRONG)):
         return False

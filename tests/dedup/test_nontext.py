@@ -33,6 +33,32 @@ NOT_TEXT = [
     "This material may not be published, broadcast, rewritten or redistributed.",
     "Reuters | Updated March 11, 2026",
     "window._taboola = window._taboola || []; _taboola.push({ mode: 'thumbnails-c' });",
+    # the forms of real wire copies: Reuters and AFP captions, credit lines, contributor lines,
+    # the wire's own notes and a page's widgets
+    "Ukrainian servicemen fire a howitzer near Bakhmut, Ukraine, May 3, 2024. REUTERS/Jane Doe/File Photo",
+    "A view shows the damaged building in Kyiv, Ukraine May 3, 2024. REUTERS/Jane Doe",
+    "REUTERS/Jane Doe",
+    "The president speaks in the East Room of the White House in Washington, on January 9, 2024, about "
+    "the economy and the border. JIM ROE/AFP via Getty Images",
+    "Jane Doe/AP",
+    "Jane Doe / The Associated Press",
+    "The Associated Press",
+    "Associated Press writer Jane Doe in London contributed to this report.",
+    "John Roe contributed reporting from Lisbon.",
+    "The Associated Press' climate coverage receives financial support from private foundations. AP is "
+    "solely responsible for all content.",
+    "Follow AP's coverage of the election at https://apnews.com/hub/election",
+    "Follow Jane Doe on X: @janedoe",
+    "Contact Jane Doe at jdoe@example.com",
+    "THIS IS A BREAKING NEWS UPDATE. AP's earlier story follows below.",
+    "This is a developing story. Check back for updates.",
+    "This story has been updated to include comments from the mayor.",
+    "Purchase Licensing Rights, opens new tab",
+    "Our Standards: The Thomson Reuters Trust Principles., opens new tab",
+    "Get the latest news delivered to your inbox.",
+    "Share on Facebook",
+    "Click to expand",
+    "Loading...",
 ]
 TEXT = [
     "The council said on Tuesday it would reopen the ferry terminal by the end of the month.",
@@ -42,6 +68,21 @@ TEXT = [
     "The company said it had paid 3.5 billion dlrs for the unit, which makes solar panels.",
     "Ferry services will resume on Monday, March 9, 2026, the operator said in a statement on its website "
     "after a week of talks with the union and the harbour board, which had asked for more staff.",
+    # sentences that share words with the lines above
+    "Support for the plan fell to 38%, according to a Reuters/Ipsos poll.",
+    "The Associated Press has not independently verified the footage.",
+    "Associated Press reporters saw smoke rising over the harbour on Tuesday.",
+    "The company is solely responsible for all content on its platform, the judge ruled.",
+    "He said he contributed to the article.",
+    "Contact tracing officials said people could write to info@health.example for help.",
+    "Get the latest figures on the app, the company urged customers.",
+    "Loading of ships at the port resumed on Monday.",
+    "Share prices fell 3% on the news.",
+    "Our standards are high, the chief executive said.",
+    "Follow the money, the investigator said.",
+    "This is a story about a town that refused to give up, the mayor said.",
+    "Shares of the company, which opens new offices in Berlin this year, rose 3%.",
+    "The ship arrived on May 3, 2024. Customs officers inspected it.",
 ]
 
 
