@@ -25,11 +25,13 @@ A paragraph is non-text when the whole of it is one of:
 - a copyright or licence line ("Copyright 2026 ...", "All rights reserved", "may not be published,
   broadcast, rewritten or redistributed"), or a wire's funding note ("AP is solely responsible for
   all content");
-- a timestamp line ("Updated March 11, 2026", "Reuters | Updated ...");
+- a timestamp, a date or a dateline alone ("Updated March 11, 2026", "Reuters | Updated ...",
+  "January 9, 2024", "WASHINGTON (AP) \u2014"), a reading time ("3 min read");
 - a script blob (code of an ad or tracking widget).
 
 Each form is checked against news sentences that share its words (tests/dedup/test_nontext.py): a
-Reuters/Ipsos poll, "The Associated Press has not verified ...", "Share prices fell" are text.
+Reuters/Ipsos poll, "The Associated Press has not verified ...", "Share prices fell" are text, and
+so is a sentence that starts with a compound of a link word ("Video-sharing platforms ...").
 
 The patterns run on the prepared text (lower-cased, one paragraph a line) of `dedup.text`, and
 only paragraphs of at most `_MAX_CHARS` characters can match: a long paragraph is text, whatever
@@ -69,9 +71,12 @@ _PREFIX_PATTERNS = [
     r"reuters\s*/\s*[^\n/]{2,40}(?:/\s*[^\n/]{2,20})?",
     # link, widget and ad lines
     r"(?:related|related\s+coverage|related\s+stories|read\s+more|read\s+next|read\s+(?:the\s+)?full\s+(?:story|article)|more|more\s+from\s+[^\n:]{1,40}"
-    r"|see\s+also|also\s+read|also\s+see|recommended(?:\s+video)?|watch|video|gallery|listen|now\s+playing"
-    r"|sponsored|promoted|trending|popular|most\s+read|top\s+stories|latest)\s*(?:[:|\u2013\u2014>-][^\n]*)?",
-    r"advertisement|advert|ad|story\s+continues\s+(?:below|after\s+(?:this\s+)?(?:ad|advertisement))"
+    r"|see\s+also|also\s+read|also\s+see|recommended(?:\s+video)?|(?:watch|video)(?:\s+(?:above|below))?|gallery"
+    r"|listen(?:\s+to\s+(?:this|the)\s+(?:article|story))?|now\s+playing"
+    r"|sponsored|promoted|trending|popular|most\s+read|top\s+stories|latest)"
+    r"(?:(?:\s*[:|\u2013\u2014>]|\s+-|-\s)[^\n]*)?",  # a hyphen with no space is a compound: "video-sharing"
+    r"(?:advertisement|advert)(?:\s*[-\u2013\u2014:|]\s*[^\n]{0,60})?|ad(?:\s+[-\u2013\u2014|]\s+[^\n]{0,60})?"
+    r"|story\s+continues\s+(?:below|after\s+(?:this\s+)?(?:ad|advertisement))"
     r"|back\s+to\s+gallery|skip\s+ad|continue\s+reading|click\s+(?:here|to\s+\w+)[^\n]*|loading\s*(?:\.{1,3})?",
     r"(?:view|show|hide)\s+comments|(?:share\s+your\s+thoughts|join\s+the\s+conversation)\b[^\n]*",
     r"(?:sign\s+up|subscribe|have\s+a\s+news\s+tip|follow\s+us|share\s+this|download\s+our\s+app)\b[^\n]*",
@@ -82,8 +87,11 @@ _PREFIX_PATTERNS = [
     r"follow\s+[^\n]{0,100}?(?:https?://|www\.|@\w|\bon\s+(?:x|twitter|facebook|instagram|threads|bluesky"
     r"|tiktok|youtube|linkedin)\b)[^\n]*",
     r"contact\s+(?:[^\s@]+\s+){0,5}?(?:at|via|by\s+email\s+at|:)\s*[\w.+-]+@[\w-]+\.[\w.]+[^\n]{0,60}",
-    # timestamps
+    # timestamps, a date alone, a reading time
     r"(?:[^\n|]{1,40}\|\s*)?(?:updated|published|posted|last\s+updated)\b[^\n]{0,60}",
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?\s+\d{1,2},?\s+\d{4}"
+    r"(?:,?\s*(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)(?:\s+[a-z]{2,4})?)?",
+    r"\d{1,2}\s*(?:min|mins|minute|minutes)\s+read",
 ]
 _PREFIX = re.compile("[ \\t]*(?:" + "|".join(f"(?:{p})" for p in _PREFIX_PATTERNS) + r")[ \t]*")
 
@@ -121,7 +129,9 @@ FIRST_WORDS = (
     "also recommended watch video view show hide share join gallery listen now sponsored promoted trending "
     "popular most top latest advertisement advert ad story back skip continue click sign subscribe have "
     "follow download purchase our get check contact loading "
-    "updated published posted last"
+    "updated published posted last "
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
 ).split()
 _CONTAINS = re.compile(
     "|".join(
@@ -164,7 +174,17 @@ _KEYED = tuple(
             r".{0,200}\bcontributed\s+(?:to\s+this\s+(?:report|story|article)"
             r"|reporting(?:\s+from\s+[^\n]{1,60})?)[ .]*",
         ),
-        ("associated press", r"(?:the\s+)?associated\s+press[ .]*"),
+        (
+            "associated press",
+            r"(?:[-\u2013\u2014]\s*)?(?:[^\s,/.]+(?:\s+[^\s,/.]+){0,3},\s*)?"
+            r"(?:the\s+)?associated\s+press[ .]*",
+        ),
+        # a dateline alone: "WASHINGTON (AP) \u2014", "LONDON, March 3 (Reuters) -"
+        (
+            "(",
+            r"[a-z .'-]{2,30}(?:,\s*[a-z]{3,9}\.?\s+\d{1,2})?"
+            r"\s*\((?:ap|reuters|afp|upi|bloomberg)\)\s*[-\u2013\u2014:]*",
+        ),
         # a wire's funding note, a page's link widgets
         (
             "solely",

@@ -59,6 +59,15 @@ NOT_TEXT = [
     "Share on Facebook",
     "Click to expand",
     "Loading...",
+    "Jane Doe, The Associated Press",
+    "WASHINGTON (AP) \u2014",
+    "LONDON, March 3 (Reuters) -",
+    "January 9, 2024",
+    "Jan. 9, 2024 at 3:45 p.m. EST",
+    "3 min read",
+    "Listen to this article",
+    "Video above: The minister arrives in Lisbon",
+    "Advertisement - scroll to continue",
 ]
 TEXT = [
     "The council said on Tuesday it would reopen the ferry terminal by the end of the month.",
@@ -83,6 +92,13 @@ TEXT = [
     "This is a story about a town that refused to give up, the mayor said.",
     "Shares of the company, which opens new offices in Berlin this year, rose 3%.",
     "The ship arrived on May 3, 2024. Customs officers inspected it.",
+    "May 3, 2024 was the deadline for filings, the agency said.",
+    # a link word in a compound starts a sentence, not a widget line
+    "Video-sharing platforms must remove the clips within an hour, the regulator said.",
+    "Watch-makers in Switzerland reported a fall in exports in March.",
+    "More-than-expected inflation hit stocks.",
+    "Related-party deals were scrutinised.",
+    "Ad-hoc committees met on Tuesday.",
 ]
 
 
