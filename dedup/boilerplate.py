@@ -12,6 +12,22 @@ segments that hold the window's history, plus the batch). Texts are counted by c
 article under several URLs counts once. Articles without a source never have boilerplate; nor does
 a source with fewer texts than that in what is compared, whose lines count as text.
 
+A repeated paragraph of text is boilerplate only where it is printed in different surroundings. In
+each text, the repeated paragraphs that follow one another (captions and other non-text lines
+between them left aside) make blocks, cut where a paragraph follows `boilerplate_min_contexts`
+different paragraphs over the texts or precedes as many; a block is boilerplate when its first paragraph
+follows, or its last precedes, that many. A footer follows the last paragraph of every story, a
+kicker precedes every lede, an in-house plug sits anywhere. The paragraphs that one source keeps
+printing because it keeps printing one story (the snapshots of a live page, each holding the one
+before; the write-throughs of a story) follow and precede the same paragraphs, or the edge of the
+text where it was shorter, and stay text: otherwise the snapshots made only of them would be left
+with nothing and the chain would fall apart.
+
+The paragraphs before and after a paragraph are counted by bucket (`_CONTEXT_BITS` of a hash of
+their keys) next to its line, in the same counts: presence in a bucket adds up over parts of the
+texts (the index's segments, the distributed shards) as it does over one pass, so every way of
+running gives the same boilerplate.
+
 Stripping drops the anchors of boilerplate paragraphs: candidates and verification see only what
 each article says itself. A text whose every paragraph is boilerplate (a paywall stub, an empty
 template) is left with nothing to match and joins no cluster.
@@ -26,11 +42,22 @@ from typing import Protocol
 
 import numpy as np
 
+from dedup.fingerprint import para_words
 from dedup.fingerprint_arrays import NO_WORDS, Fingerprints
 from dedup.hashing import _mix64
+from dedup.params import MatchParams
 from dedup.records import Doc
 
 _C_LINE = np.uint64(0x9FB21C651E98DF25)
+_C_PREV = np.uint64(0xD6E8FEB86659FD93)
+_C_NEXT = np.uint64(0xA0761D6478BD642F)
+#: A line key has its top bit clear; the key of a (line, side, neighbour bucket) has it set, the
+#: line's top bits below it, then the side (0: the paragraph before, 1: after) and the bucket in the
+#: low `_CONTEXT_BITS` (so a line's buckets sort together).
+_CONTEXT = np.uint64(1 << 63)
+_CONTEXT_BITS = 6
+_LINE_SHIFT = np.uint64(_CONTEXT_BITS + 2)
+_SIDE_BIT = np.uint64(1 << _CONTEXT_BITS)
 
 
 def source_keys(docs: Sequence[Doc]) -> np.ndarray:
@@ -60,22 +87,77 @@ def line_keys(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.nda
         return np.zeros(0, np.uint64), np.zeros(0, bool)
     counts = np.diff(fp.para_offsets)
     src = np.repeat(sources, counts)
-    keys = _mix64(src + fp.para_keys.astype(np.uint64) * _C_LINE)
+    keys = _mix64(src + fp.para_keys.astype(np.uint64) * _C_LINE) & ~_CONTEXT
     return keys, (fp.para_keys != 0) & (src != 0)
 
 
+def _texts(fp: Fingerprints, usable: np.ndarray) -> np.ndarray:
+    """Mask over `fp`'s paragraph entries: usable paragraphs of text (with words that are text:
+    not a caption or another non-text line, whose keys count no words)."""
+    assert fp.para_keys is not None
+    return usable & (para_words(fp.para_keys) > 0)
+
+
+def _neighbours(fp: Fingerprints, text: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(entries, key of the paragraph of text before each, after each) for the paragraphs of text
+    (`text` marks them) in order; 0 at the start and at the end of their text."""
+    assert fp.para_offsets is not None and fp.para_keys is not None
+    idx = np.flatnonzero(text)
+    doc = np.repeat(np.arange(len(fp)), np.diff(fp.para_offsets))[idx]
+    para = fp.para_keys[idx].astype(np.uint64)
+    same = np.zeros(idx.size, bool)
+    same[1:] = doc[1:] == doc[:-1]
+    before = np.where(same, np.roll(para, 1), np.uint64(0))
+    after_same = np.zeros(idx.size, bool)
+    after_same[:-1] = same[1:]
+    after = np.where(after_same, np.roll(para, -1), np.uint64(0))
+    return idx, before, after
+
+
+def _context_base(keys: np.ndarray, side: int) -> np.ndarray:
+    """The context key of each line of `keys` on one side, bucket 0."""
+    out = _CONTEXT | ((keys >> _LINE_SHIFT) << np.uint64(_CONTEXT_BITS + 1))
+    return out | _SIDE_BIT if side else out
+
+
+def _context_keys(fp: Fingerprints, keys: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """The (line, side, neighbour bucket) keys of the paragraphs of text (`text` marks them): for
+    each, the one of the paragraph before it, then the one of the paragraph after it."""
+    idx, before, after = _neighbours(fp, text)
+    shift = np.uint64(64 - _CONTEXT_BITS)
+    out = []
+    for side, nb in enumerate((before, after)):
+        bucket = _mix64(nb * (_C_NEXT if side else _C_PREV) + _C_LINE) >> shift
+        out.append(_context_base(keys[idx], side) | bucket)
+    return np.concatenate(out)
+
+
+def _line_of(keys: np.ndarray) -> np.ndarray:
+    """The line part of line keys and of context keys alike (equal for a line and its contexts)."""
+    ctx = (keys & _CONTEXT) != 0
+    return np.where(ctx, (keys & ~_CONTEXT) >> np.uint64(_CONTEXT_BITS + 1), keys >> _LINE_SHIFT)
+
+
 def distinct_lines(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(line key, key of the (line, text content) pair) of each usable paragraph of `fp`, each
-    distinct pair once: texts are counted by content, so one article under several URLs counts once.
-    The pair keys let parts of a table be put together and made distinct again."""
+    """(key, key of the (key, text content) pair) of each usable paragraph of `fp`, its line and,
+    for a paragraph of text, its (line, neighbours bucket), each distinct pair once: texts are
+    counted by content, so one article under several URLs counts once. The pair keys let parts of
+    a table be put together and made distinct again."""
     keys, usable = line_keys(fp, sources)
-    keys = keys[usable]
-    if keys.size == 0 or fp.para_offsets is None:
+    if not usable.any() or fp.para_offsets is None:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
-    content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))[usable]
+    text = _texts(fp, usable)
+    content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))
+    keys = np.concatenate([keys[usable], _context_keys(fp, keys, text)])
+    content = np.concatenate([content[usable], content[text], content[text]])
     pair = keys ^ _mix64(content + _C_LINE)
     _, first = np.unique(pair, return_index=True)
     return keys[first], pair[first]
+
+
+def bucket_of_lines(keys: np.ndarray, buckets: int) -> np.ndarray:
+    """The bucket (0..buckets-1) of line and context keys: a line's contexts go with it."""
+    return (_mix64(_line_of(keys)) % np.uint64(buckets)).astype(np.int64)
 
 
 @dataclass(slots=True)
@@ -95,13 +177,22 @@ class LineCounts:
 
     @staticmethod
     def tally(keys: np.ndarray, min_texts: int) -> LineCounts:
-        """The counts of line keys given once per distinct (line, text content) (`distinct_lines`,
-        over every part of the texts), keeping those held by at least `min_texts` texts."""
+        """The counts of keys given once per distinct (key, text content) (`distinct_lines`, over
+        every part of the texts), keeping the lines held by at least `min_texts` texts and their
+        contexts (a line's and its contexts' keys must all be given together)."""
         if keys.size == 0:
             return LineCounts.empty()
         uniq, counts = np.unique(keys, return_counts=True)
-        common = counts >= min_texts
-        return LineCounts(uniq[common], counts[common].astype(np.int32))
+        if min_texts > 1:
+            ctx = (uniq & _CONTEXT) != 0
+            common = ~ctx & (counts >= min_texts)
+            kept = np.unique(_line_of(uniq[common]))
+            if kept.size:
+                line = _line_of(uniq)
+                pos = np.minimum(np.searchsorted(kept, line), kept.size - 1)
+                common |= ctx & (kept[pos] == line)
+            uniq, counts = uniq[common], counts[common]
+        return LineCounts(uniq, counts.astype(np.int32))
 
     @staticmethod
     def empty() -> LineCounts:
@@ -132,33 +223,76 @@ class Counted(Protocol):
 
 
 def boilerplate_paragraphs(
-    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], min_texts: int
+    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], min_texts: int, min_contexts: int = 3
 ) -> np.ndarray:
     """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate of its source,
-    its texts counted over all of `counts` (which must include `fp`'s own texts)."""
+    its texts and their surroundings counted over all of `counts` (which must include `fp`'s own
+    texts): a non-text line held by `min_texts` texts; a paragraph of text held by as many, in a
+    block of such paragraphs printed after, or before, `min_contexts` different paragraphs."""
     keys, usable = line_keys(fp, sources)
     total = np.zeros(keys.size, np.int64)
     for c in counts:
         total += c.lookup(keys)
-    return usable & (total >= min_texts)
+    repeated = usable & (total >= min_texts)
+    idx, _, _ = _neighbours(fp, _texts(fp, usable))
+    rep = repeated[idx]
+    if not rep.any():
+        return repeated
+    lines = np.unique(keys[idx[rep]])
+    pos = np.searchsorted(lines, keys[idx])
+    pos[~rep] = 0
+    wide = [_contexts_seen(lines, side, counts) >= min_contexts for side in (0, 1)]
+    opens = rep & wide[0][pos]  # follows many different paragraphs: a block starts here
+    closes = rep & wide[1][pos]  # precedes many: a block ends here
+    assert fp.para_offsets is not None
+    doc = np.repeat(np.arange(len(fp)), np.diff(fp.para_offsets))[idx]
+    # Blocks: runs of repeated paragraphs of text in one text, cut where one opens or closes.
+    start = rep.copy()
+    start[1:] &= ~rep[:-1] | (doc[1:] != doc[:-1]) | opens[1:] | closes[:-1]
+    block = np.cumsum(start) - 1
+    boiler_block = np.zeros(int(start.sum()), bool)
+    np.logical_or.at(boiler_block, block[rep], (opens & start)[rep])
+    end = np.zeros(rep.size, bool)
+    end[:-1] = start[1:] | ~rep[1:]
+    end[-1:] = True
+    np.logical_or.at(boiler_block, block[rep], (closes & end & rep)[rep])
+    out = repeated.copy()
+    out[idx] = False
+    out[idx[rep]] = boiler_block[block[rep]]
+    return out
+
+
+def _contexts_seen(lines: np.ndarray, side: int, counts: Sequence[Counted]) -> np.ndarray:
+    """In how many neighbour buckets of one side each of `lines` (line keys) is seen, over all of
+    `counts`."""
+    buckets = np.arange(1 << _CONTEXT_BITS, dtype=np.uint64)
+    probe = (_context_base(lines, side)[:, None] | buckets[None, :]).ravel()
+    seen = np.zeros(probe.size, bool)
+    for c in counts:
+        seen |= c.lookup(probe) > 0
+    out: np.ndarray = seen.reshape(lines.size, buckets.size).sum(axis=1)
+    return out
 
 
 def strip_boilerplate(
     docs: Sequence[Doc],
     fp: Fingerprints,
-    min_texts: int,
+    match: MatchParams,
     counts: Sequence[Counted] | None = None,
     *,
     in_place: bool = False,
 ) -> Fingerprints:
-    """`fp` (row i is docs[i]) without its boilerplate, counted over `counts` (default: over `fp`'s
-    own texts; else they must include them). Fingerprints already stripped come back as they are.
-    `in_place` reuses `fp`'s anchor arrays (then `fp` itself must not be used again)."""
+    """`fp` (row i is docs[i]) without its boilerplate (`match.boilerplate_min_texts` and
+    `boilerplate_min_contexts`), counted over `counts` (default: over `fp`'s own texts; else they
+    must include them). Fingerprints already stripped come back as they are. `in_place` reuses
+    `fp`'s anchor arrays (then `fp` itself must not be used again)."""
     if fp.boiler is not None or fp.para_offsets is None:
         return fp
     sources = source_keys(docs)
+    min_texts = match.boilerplate_min_texts
     counts = [LineCounts.of(fp, sources, min_texts)] if counts is None else counts
-    return strip(fp, boilerplate_paragraphs(fp, sources, counts, min_texts), in_place=in_place)
+    boiler = boilerplate_paragraphs(fp, sources, counts, min_texts, match.boilerplate_min_contexts)
+    return strip(fp, boiler, in_place=in_place)
 
 
 def strip(fp: Fingerprints, boiler: np.ndarray, *, in_place: bool = False) -> Fingerprints:
@@ -209,9 +343,10 @@ def strip(fp: Fingerprints, boiler: np.ndarray, *, in_place: bool = False) -> Fi
 
 
 def _hollow(fp: Fingerprints, boiler: np.ndarray) -> np.ndarray:
-    """Texts whose every paragraph with words is boilerplate."""
+    """Texts that had words and whose every paragraph of text is boilerplate (a caption left above
+    a footer does not make a page a story)."""
     assert fp.para_offsets is not None and fp.para_keys is not None
-    content = (fp.para_keys != 0) & ~boiler
+    content = (para_words(fp.para_keys) > 0) & ~boiler
     n_paras = np.diff(fp.para_offsets)
     has_content = np.zeros(len(fp), dtype=bool)
     nonempty = np.flatnonzero(n_paras > 0)

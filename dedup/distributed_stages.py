@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dedup.boilerplate import LineCounts, distinct_lines, source_keys, strip_boilerplate
+from dedup.boilerplate import LineCounts, bucket_of_lines, distinct_lines, source_keys, strip_boilerplate
 from dedup.candidates import _enough, doc_bits_for, hit_counts
 from dedup.distributed_files import Work, anchors_file, fp_file, hits_file, keys_file, lines_file
 from dedup.fingerprint import fingerprint
@@ -55,7 +55,7 @@ def fingerprint_shard(
     fp = Fingerprints.concat(parts, consume=True) if parts else fingerprint([], params.minhash)
     work.write_sketches(fp_file(index), docs, fp)
     keys, pair = distinct_lines(fp, source_keys(docs))
-    where = bucket_of(keys, line_buckets)
+    where = bucket_of_lines(keys, line_buckets)
     for b in range(line_buckets):
         mine = where == b
         work.write_arrays(lines_file(b, index), key=keys[mine], pair=pair[mine])
@@ -80,7 +80,7 @@ def stripped_rows(
     if rows is not None:
         fp = fp.take(rows.tolist())
         docs = [docs[i] for i in rows.tolist()]
-    return docs, strip_boilerplate(docs, fp, params.match.boilerplate_min_texts, [lines])
+    return docs, strip_boilerplate(docs, fp, params.match, [lines])
 
 
 def partition_shard(
@@ -169,7 +169,7 @@ def gather_rows(
     if not parts:
         return [], fingerprint([], params.minhash)
     fp = Fingerprints.concat(parts, consume=True)
-    return docs, strip_boilerplate(docs, fp, params.match.boilerplate_min_texts, [lines])
+    return docs, strip_boilerplate(docs, fp, params.match, [lines])
 
 
 def verify_pairs(

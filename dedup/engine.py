@@ -125,7 +125,7 @@ def deduplicate_batches(
     progress.finish("fingerprint")
     log.info("dedup: fingerprinted %d docs in %.2fs", len(metas), time.perf_counter() - t0)
     lines = LineCounts.of(fp, source_keys(metas), min_texts=1)
-    fp = strip_boilerplate(metas, fp, params.match.boilerplate_min_texts, [lines], in_place=True)
+    fp = strip_boilerplate(metas, fp, params.match, [lines], in_place=True)
     probe = Probe.of(fp, params.match.index_keys)
     return OnePass(metas, fp, group(metas, fp, params, probe=probe), probe, lines)
 
@@ -145,7 +145,7 @@ def group(
     `probe` given must be that of the stripped fingerprints.
     """
     t0 = time.perf_counter()
-    fp = strip_boilerplate(docs, fp, params.match.boilerplate_min_texts)
+    fp = strip_boilerplate(docs, fp, params.match)
     rank = precedence(docs)
     if pairs is None:
         with progress.stage("match", total=len(docs)) as step:

@@ -104,9 +104,7 @@ def explain(
     for wanted in (a_id, b_id):
         if wanted not in row:
             raise InputError(f"no article with id {wanted!r} in the input")
-    fp = strip_boilerplate(
-        docs, fingerprint([d.text for d in docs], params.minhash), params.match.boilerplate_min_texts
-    )
+    fp = strip_boilerplate(docs, fingerprint([d.text for d in docs], params.minhash), params.match)
     rank = precedence(docs)
     a, o = (row[a_id], row[b_id]) if rank[row[a_id]] > rank[row[b_id]] else (row[b_id], row[a_id])
     f = features(fp, a, o, params)

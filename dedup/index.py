@@ -159,15 +159,15 @@ class DedupIndex:
         # Boilerplate is what a source repeats across the window: the history's lines and the batch's.
         lines: list[Counted] = [p.seg for p in parts]
         lines.append(LineCounts.of(fp_new, source_keys(new), min_texts=1))
-        min_texts = self.params.match.boilerplate_min_texts
-        clean_new = strip_boilerplate(new, fp_new, min_texts, lines)
+        match = self.params.match
+        clean_new = strip_boilerplate(new, fp_new, match, lines)
         previous = self._membership()
         met_rows = self._met_rows(parts, clean_new)
         hist_docs, hist_fp = self._with_their_clusters(parts, self._read(parts, met_rows), previous)
         sub_docs = hist_docs + new
         sub_fp = clean_new
         if hist_docs:  # stripping goes row by row for the same counts: the batch's rows are done
-            clean_hist = strip_boilerplate(hist_docs, Fingerprints.concat(hist_fp), min_texts, lines)
+            clean_hist = strip_boilerplate(hist_docs, Fingerprints.concat(hist_fp), match, lines)
             # One step further: the texts that a regrouped text holds or is held by, with their
             # clusters. A live page regrouped without the item it runs (posted alone: a cluster of
             # its own) would decide without it, and the item would not be looked at again; one
@@ -176,7 +176,7 @@ class DedupIndex:
             have = {d.id for d in hist_docs}
             more_docs, more_fp = self._with_their_clusters(parts, self._read(parts, near), previous, have)
             if more_docs:
-                clean_more = strip_boilerplate(more_docs, Fingerprints.concat(more_fp), min_texts, lines)
+                clean_more = strip_boilerplate(more_docs, Fingerprints.concat(more_fp), match, lines)
                 clean_hist = _joined_stripped(clean_hist, clean_more)
                 sub_docs = hist_docs + more_docs + new
             sub_fp = _joined_stripped(clean_hist, clean_new)

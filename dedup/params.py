@@ -77,6 +77,10 @@ class MatchParams:
     #: A paragraph found in this many different texts of one source is that source's boilerplate
     #: (dedup.boilerplate) and left out of every comparison.
     boilerplate_min_texts: int = 6
+    #: ... when it is printed after, or before, this many different paragraphs: a footer, a
+    #: kicker, a plug; not the paragraphs of a story its source prints again and again (the
+    #: snapshots of a live page, its write-throughs), which stand between the same ones.
+    boilerplate_min_contexts: int = 3
 
 
 @dataclass(frozen=True, slots=True)

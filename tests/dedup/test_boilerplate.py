@@ -6,11 +6,22 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from common.storage import resolve
-from dedup.boilerplate import LineCounts, boilerplate_paragraphs, line_keys, source_keys, strip_boilerplate
+from dedup.boilerplate import (
+    LineCounts,
+    boilerplate_paragraphs,
+    bucket_of_lines,
+    distinct_lines,
+    line_keys,
+    source_keys,
+    strip_boilerplate,
+)
 from dedup.engine import deduplicate
 from dedup.fingerprint import fingerprint
 from dedup.index import DedupIndex
+from dedup.params import MatchParams
 from dedup.records import EXPANDED, NEAR_DUPLICATE, ORIGINAL, Doc
 from tests.corpora.planted import planted_corpus
 
@@ -114,10 +125,61 @@ def test_boilerplate_needs_enough_different_texts_of_one_source() -> None:
 def test_a_text_made_only_of_boilerplate_matches_nothing() -> None:
     stories = _stories(8, seed=44)
     docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)]
-    stubs = [Doc(f"stub{i}", "\n\n".join(FOOTER["herald"][i % 3 :]), source="herald") for i in range(3)]
-    fp = strip_boilerplate(docs + stubs, fingerprint([d.text for d in docs + stubs]), 6)
-    assert not fp.content_hashes[-1] and fp.anchor_offsets[-1] == fp.anchor_offsets[-2]
+    # Empty pages: the footer alone, under three URLs, once with a caption above it.
+    footer = "\n\n".join(FOOTER["herald"])
+    stubs = [Doc(f"stub{i}", footer, source="herald") for i in range(2)]
+    stubs.append(Doc("stub2", "(AP Photo/Jane Doe)\n\n" + footer, source="herald"))
+    fp = strip_boilerplate(docs + stubs, fingerprint([d.text for d in docs + stubs]), MatchParams())
+    for k in (1, 2, 3):
+        assert not fp.content_hashes[-k] and fp.anchor_offsets[-k] == fp.anchor_offsets[-k - 1]
     assert _clusters(deduplicate(docs + stubs).assignments) == set()
+
+
+def _live_page(source: str, n: int, hours: int = 0) -> list[Doc]:
+    """`n` snapshots of one live page of `source`, each holding the one before with a new entry on
+    top, each under the source's footer."""
+    entries = _stories(n + 2, seed=47, words=45)
+    return [
+        _doc(f"{source}-live{k}", source, "\n\n".join(reversed(entries[: k + 3])), hours + k)
+        for k in range(n)
+    ]
+
+
+def test_a_live_page_a_source_updates_many_times_stays_one_story() -> None:
+    # Its first entries are printed in every snapshot: more than boilerplate_min_texts texts of one
+    # source. They always stand between the same neighbours (or at the top of the snapshot that was
+    # the newest), so they stay text; the footer under every story of the source does not.
+    stories = _stories(8, seed=48)
+    docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)] + _live_page("herald", 10, hours=10)
+    fp = fingerprint([d.text for d in docs])
+    sources = source_keys(docs)
+    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6)
+    assert fp.para_offsets is not None
+    for i, d in enumerate(docs):
+        mask = flagged[fp.para_offsets[i] : fp.para_offsets[i + 1]].tolist()
+        footer = len(FOOTER["herald"])
+        assert mask[-footer:] == [True] * footer, d.id
+        assert not any(mask[:-footer]), d.id
+    live = {d.id for d in docs if "-live" in d.id}
+    assert _clusters(deduplicate(docs).assignments) == {frozenset(live)}
+
+
+def test_the_live_page_batch_by_batch_gives_the_one_pass_clusters(tmp_path: Path) -> None:
+    stories = _stories(8, seed=48)
+    docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)] + _live_page("herald", 10, hours=10)
+    docs.append(Doc("ledger-live", docs[12].text, source="ledger", published_at=T0 + timedelta(hours=30)))
+    index = DedupIndex(resolve(str(tmp_path)))
+    for k, d in enumerate(docs):  # one snapshot a run: the counts add up over ten segments
+        index.update([d], run_id=f"r{k}")
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "clusters")
+    clusters = defaultdict(set)
+    for a, c in zip(table["article_id"].to_pylist(), table["cluster_id"].to_pylist(), strict=True):
+        clusters[c].add(a)
+    got = {frozenset(m) for m in clusters.values() if len(m) > 1}
+    assert got == _clusters(deduplicate(docs).assignments)
+    assert got == {frozenset(d.id for d in docs if "live" in d.id)}
 
 
 def test_index_strips_what_a_source_repeats_over_the_window(tmp_path: Path) -> None:
@@ -152,3 +214,45 @@ def test_stored_segments_count_lines_as_the_texts_do(tmp_path: Path) -> None:
     expected = LineCounts.of(fp, source_keys(docs), 1).lookup(keys)
     assert seg.lookup(keys).tolist() == expected.tolist()
     assert expected[usable].max() == 10  # the Ledger's footer: its eight stories and two copies
+
+
+def test_a_kicker_above_every_lede_and_a_plug_between_paragraphs_are_boilerplate() -> None:
+    # Lines of no form dedup.nontext knows: a kicker above every story (the paragraph after it
+    # differs), an in-house plug between two paragraphs (both differ), the footer below (the
+    # paragraph before it differs). Each is found however long the block it starts or ends.
+    kicker = ["Harbor Herald local desk: the towns, the courts and the councils, every morning."]
+    plug = "Members of the Herald keep this reporting free: thank you for reading us every week."
+    stories = _stories(8, seed=49)
+    docs = []
+    for i, story in enumerate(stories):
+        paras = story.split("\n\n")
+        body = "\n\n".join([*kicker, paras[0], plug, *paras[1:]])
+        docs.append(_doc(f"h{i}", "herald", body, i))
+    fp = fingerprint([d.text for d in docs])
+    sources = source_keys(docs)
+    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6)
+    assert fp.para_offsets is not None
+    for i, d in enumerate(docs):
+        paras = d.text.split("\n\n")
+        mask = flagged[fp.para_offsets[i] : fp.para_offsets[i + 1]].tolist()
+        want = [p in kicker or p == plug or p in FOOTER["herald"] for p in paras]
+        assert mask == want, d.id
+
+
+def test_lines_counted_in_buckets_give_the_boilerplate_of_one_count() -> None:
+    # As the distributed stages count them: each bucket of lines (a line with the paragraphs
+    # around it) tallied on its own, keeping the lines of enough texts and their surroundings.
+    docs = _newsroom()[0] + _live_page("herald", 8, hours=30)
+    fp = fingerprint([d.text for d in docs])
+    sources = source_keys(docs)
+    keys, _ = distinct_lines(fp, sources)
+    where = bucket_of_lines(keys, 4)
+    merged = LineCounts.merge([LineCounts.tally(keys[where == b], 6) for b in range(4)])
+    one = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], 6)
+    assert one.any() and (boilerplate_paragraphs(fp, sources, [merged], 6) == one).all()
+    # Only what can matter is kept: lines of enough texts (their keys have the top bit clear), and
+    # the surroundings of those lines.
+    lines = merged.keys < np.uint64(1 << 63)
+    assert (merged.counts[lines] >= 6).all() and merged.keys.size < LineCounts.of(
+        fp, sources, 1
+    ).keys.size / 2
