@@ -36,7 +36,7 @@ template) is left with nothing to match and joins no cluster.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -52,12 +52,13 @@ _C_LINE = np.uint64(0x9FB21C651E98DF25)
 _C_PREV = np.uint64(0xD6E8FEB86659FD93)
 _C_NEXT = np.uint64(0xA0761D6478BD642F)
 #: A line key has its top bit clear; the key of a (line, side, neighbour bucket) has it set, the
-#: line's top bits below it, then the side (0: the paragraph before, 1: after) and the bucket in the
-#: low `_CONTEXT_BITS` (so a line's buckets sort together).
+#: side next (0: the paragraph before, 1: after), the line's top bits below, and the bucket in the
+#: low `_CONTEXT_BITS`. So lines sort before the paragraphs before them, and those before the ones
+#: after; and a line's buckets of one side sort together.
 _CONTEXT = np.uint64(1 << 63)
+_SIDE_BIT = np.uint64(1 << 62)
 _CONTEXT_BITS = 6
-_LINE_SHIFT = np.uint64(_CONTEXT_BITS + 2)
-_SIDE_BIT = np.uint64(1 << _CONTEXT_BITS)
+_LINE_SHIFT = np.uint64(63 - (62 - _CONTEXT_BITS))
 
 
 def source_keys(docs: Sequence[Doc]) -> np.ndarray:
@@ -116,43 +117,50 @@ def _neighbours(fp: Fingerprints, text: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _context_base(keys: np.ndarray, side: int) -> np.ndarray:
     """The context key of each line of `keys` on one side, bucket 0."""
-    out = _CONTEXT | ((keys >> _LINE_SHIFT) << np.uint64(_CONTEXT_BITS + 1))
+    out = _CONTEXT | ((keys >> _LINE_SHIFT) << np.uint64(_CONTEXT_BITS))
     return out | _SIDE_BIT if side else out
-
-
-def _context_keys(fp: Fingerprints, keys: np.ndarray, text: np.ndarray) -> np.ndarray:
-    """The (line, side, neighbour bucket) keys of the paragraphs of text (`text` marks them): for
-    each, the one of the paragraph before it, then the one of the paragraph after it."""
-    idx, before, after = _neighbours(fp, text)
-    shift = np.uint64(64 - _CONTEXT_BITS)
-    out = []
-    for side, nb in enumerate((before, after)):
-        bucket = _mix64(nb * (_C_NEXT if side else _C_PREV) + _C_LINE) >> shift
-        out.append(_context_base(keys[idx], side) | bucket)
-    return np.concatenate(out)
 
 
 def _line_of(keys: np.ndarray) -> np.ndarray:
     """The line part of line keys and of context keys alike (equal for a line and its contexts)."""
     ctx = (keys & _CONTEXT) != 0
-    return np.where(ctx, (keys & ~_CONTEXT) >> np.uint64(_CONTEXT_BITS + 1), keys >> _LINE_SHIFT)
+    return np.where(ctx, (keys & ~(_CONTEXT | _SIDE_BIT)) >> np.uint64(_CONTEXT_BITS), keys >> _LINE_SHIFT)
+
+
+def _groups(fp: Fingerprints, sources: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(keys, content key of their text) of the usable paragraphs of `fp` in three groups, in the
+    order their keys sort: their lines; for each paragraph of text, its (line, bucket of the
+    paragraph before it); the same with the paragraph after it. One group at a time: a million
+    texts' paragraphs are tens of millions of them."""
+    keys, usable = line_keys(fp, sources)
+    if not usable.any() or fp.para_offsets is None:
+        return
+    content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))
+    yield keys[usable], content[usable]
+    idx, before, after = _neighbours(fp, _texts(fp, usable))
+    shift = np.uint64(64 - _CONTEXT_BITS)
+    for side, nb in enumerate((before, after)):
+        bucket = _mix64(nb * (_C_NEXT if side else _C_PREV) + _C_LINE) >> shift
+        yield _context_base(keys[idx], side) | bucket, content[idx]
+
+
+def _distinct(keys: np.ndarray, content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key, key of the (key, text content) pair) of each distinct pair of one group."""
+    pair = keys ^ _mix64(content + _C_LINE)
+    _, first = np.unique(pair, return_index=True)
+    return keys[first], pair[first]
 
 
 def distinct_lines(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(key, key of the (key, text content) pair) of each usable paragraph of `fp`, its line and,
-    for a paragraph of text, its (line, neighbours bucket), each distinct pair once: texts are
-    counted by content, so one article under several URLs counts once. The pair keys let parts of
-    a table be put together and made distinct again."""
-    keys, usable = line_keys(fp, sources)
-    if not usable.any() or fp.para_offsets is None:
+    for a paragraph of text, its (line, bucket of the paragraph before it) and (line, bucket of the
+    one after it), each distinct pair once: texts are counted by content, so one article under
+    several URLs counts once. The pair keys let parts of a table be put together and made distinct
+    again."""
+    parts = [_distinct(k, c) for k, c in _groups(fp, sources)]
+    if not parts:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
-    text = _texts(fp, usable)
-    content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))
-    keys = np.concatenate([keys[usable], _context_keys(fp, keys, text)])
-    content = np.concatenate([content[usable], content[text], content[text]])
-    pair = keys ^ _mix64(content + _C_LINE)
-    _, first = np.unique(pair, return_index=True)
-    return keys[first], pair[first]
+    return np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts])
 
 
 def bucket_of_lines(keys: np.ndarray, buckets: int) -> np.ndarray:
@@ -172,8 +180,17 @@ class LineCounts:
         """Counts of the lines of `fp` held by at least `min_texts` texts (fewer cannot add up to
         boilerplate with other parts unless those hold it too: give the smallest threshold that
         any use of these counts needs, 1 to keep every line)."""
-        keys, _ = distinct_lines(fp, sources)
-        return LineCounts.tally(keys, min_texts)
+        # Group by group (their keys do not overlap, and sort one group after the other).
+        parts = []
+        for keys, content in _groups(fp, sources):
+            distinct, _ = _distinct(keys, content)
+            del keys, content
+            uniq, counts = np.unique(distinct, return_counts=True)
+            parts.append(LineCounts(uniq, counts.astype(np.int32)))
+        if not parts:
+            return LineCounts.empty()
+        out = LineCounts(np.concatenate([p.keys for p in parts]), np.concatenate([p.counts for p in parts]))
+        return out.common(min_texts)
 
     @staticmethod
     def tally(keys: np.ndarray, min_texts: int) -> LineCounts:
@@ -183,16 +200,20 @@ class LineCounts:
         if keys.size == 0:
             return LineCounts.empty()
         uniq, counts = np.unique(keys, return_counts=True)
-        if min_texts > 1:
-            ctx = (uniq & _CONTEXT) != 0
-            common = ~ctx & (counts >= min_texts)
-            kept = np.unique(_line_of(uniq[common]))
-            if kept.size:
-                line = _line_of(uniq)
-                pos = np.minimum(np.searchsorted(kept, line), kept.size - 1)
-                common |= ctx & (kept[pos] == line)
-            uniq, counts = uniq[common], counts[common]
-        return LineCounts(uniq, counts.astype(np.int32))
+        return LineCounts(uniq, counts.astype(np.int32)).common(min_texts)
+
+    def common(self, min_texts: int) -> LineCounts:
+        """These counts without the lines held by fewer than `min_texts` texts, nor their contexts."""
+        if min_texts <= 1 or self.keys.size == 0:
+            return self
+        ctx = (self.keys & _CONTEXT) != 0
+        keep = ~ctx & (self.counts >= min_texts)
+        kept = np.unique(_line_of(self.keys[keep]))
+        if kept.size:
+            line = _line_of(self.keys)
+            pos = np.minimum(np.searchsorted(kept, line), kept.size - 1)
+            keep |= ctx & (kept[pos] == line)
+        return LineCounts(self.keys[keep], self.counts[keep])
 
     @staticmethod
     def empty() -> LineCounts:

@@ -248,7 +248,9 @@ def test_lines_counted_in_buckets_give_the_boilerplate_of_one_count() -> None:
     keys, _ = distinct_lines(fp, sources)
     where = bucket_of_lines(keys, 4)
     merged = LineCounts.merge([LineCounts.tally(keys[where == b], 6) for b in range(4)])
-    one = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], 6)
+    every = LineCounts.of(fp, sources, 1)
+    assert (every.keys[1:] > every.keys[:-1]).all()  # counted group by group, sorted as one
+    one = boilerplate_paragraphs(fp, sources, [every], 6)
     assert one.any() and (boilerplate_paragraphs(fp, sources, [merged], 6) == one).all()
     # Only what can matter is kept: lines of enough texts (their keys have the top bit clear), and
     # the surroundings of those lines.
