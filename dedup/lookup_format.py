@@ -143,8 +143,9 @@ def write_segment(loc: Location, data: SegmentData, *, index_keys: int, probe: P
         ("para_offsets", np.asarray(_or_zeros(fp.para_offsets, n + 1), dtype="<i8")),
         ("para_keys", np.asarray(_or_zeros(fp.para_keys, 0), dtype="<u4")),
         ("line_fences", data.lines.keys[::FENCE].astype("<u8")),
-        ("line_keys", data.lines.keys.astype("<u8")),
-        ("line_counts", data.lines.counts.astype("<i4")),
+        # As they are (astype would copy them: a million texts' lines are hundreds of megabytes).
+        ("line_keys", np.asarray(data.lines.keys, dtype="<u8")),
+        ("line_counts", np.asarray(data.lines.counts, dtype="<i4")),
     ]
     sections: dict[str, list[int]] = {}
     at = 0
