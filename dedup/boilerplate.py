@@ -170,7 +170,8 @@ def bucket_of_lines(keys: np.ndarray, buckets: int) -> np.ndarray:
 
 @dataclass(slots=True)
 class LineCounts:
-    """How many different texts of their source hold each (source, paragraph), for some texts."""
+    """How many different texts of their source hold each (source, paragraph), and each (source,
+    paragraph, side, bucket of the paragraph on that side), for some texts."""
 
     keys: np.ndarray  # uint64, sorted, unique
     counts: np.ndarray  # int32
