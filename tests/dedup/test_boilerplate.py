@@ -125,7 +125,9 @@ def test_boilerplate_needs_enough_different_texts_of_one_source() -> None:
 def test_a_text_made_only_of_boilerplate_matches_nothing() -> None:
     stories = _stories(8, seed=44)
     docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)]
-    # Empty pages: the footer alone, under three URLs, once with a caption above it.
+    # Empty pages: the footer alone, under three URLs, once with a caption above it. (A page of the
+    # footer's last lines alone keeps them: they always follow its first line, so that block is
+    # never printed after different paragraphs; the stories still lose the whole footer.)
     footer = "\n\n".join(FOOTER["herald"])
     stubs = [Doc(f"stub{i}", footer, source="herald") for i in range(2)]
     stubs.append(Doc("stub2", "(AP Photo/Jane Doe)\n\n" + footer, source="herald"))
