@@ -99,12 +99,17 @@ def _texts(fp: Fingerprints, usable: np.ndarray) -> np.ndarray:
     return usable & (para_words(fp.para_keys) > 0)
 
 
-def _neighbours(fp: Fingerprints, text: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(entries, key of the paragraph of text before each, after each) for the paragraphs of text
-    (`text` marks them) in order; 0 at the start and at the end of their text."""
-    assert fp.para_offsets is not None and fp.para_keys is not None
+def _text_entries(fp: Fingerprints, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(entry, text) of each paragraph of text (`text` marks them), in order."""
+    assert fp.para_offsets is not None
     idx = np.flatnonzero(text)
-    doc = np.repeat(np.arange(len(fp)), np.diff(fp.para_offsets))[idx]
+    return idx, np.repeat(np.arange(len(fp)), np.diff(fp.para_offsets))[idx]
+
+
+def _neighbours(fp: Fingerprints, idx: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key of the paragraph of text before each, after each) for the paragraphs of text at
+    entries `idx` of texts `doc` (`_text_entries`); 0 at the start and at the end of their text."""
+    assert fp.para_keys is not None
     para = fp.para_keys[idx].astype(np.uint64)
     same = np.zeros(idx.size, bool)
     same[1:] = doc[1:] == doc[:-1]
@@ -112,7 +117,7 @@ def _neighbours(fp: Fingerprints, text: np.ndarray) -> tuple[np.ndarray, np.ndar
     after_same = np.zeros(idx.size, bool)
     after_same[:-1] = same[1:]
     after = np.where(after_same, np.roll(para, -1), np.uint64(0))
-    return idx, before, after
+    return before, after
 
 
 def _context_base(keys: np.ndarray, side: int) -> np.ndarray:
@@ -137,7 +142,8 @@ def _groups(fp: Fingerprints, sources: np.ndarray) -> Iterator[tuple[np.ndarray,
         return
     content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))
     yield keys[usable], content[usable]
-    idx, before, after = _neighbours(fp, _texts(fp, usable))
+    idx, doc = _text_entries(fp, _texts(fp, usable))
+    before, after = _neighbours(fp, idx, doc)
     shift = np.uint64(64 - _CONTEXT_BITS)
     for side, nb in enumerate((before, after)):
         bucket = _mix64(nb * (_C_NEXT if side else _C_PREV) + _C_LINE) >> shift
@@ -186,8 +192,7 @@ class LineCounts:
         for keys, content in _groups(fp, sources):
             distinct, _ = _distinct(keys, content)
             del keys, content
-            uniq, counts = np.unique(distinct, return_counts=True)
-            parts.append(LineCounts(uniq, counts.astype(np.int32)))
+            parts.append(LineCounts.tally(distinct, 1))
         if not parts:
             return LineCounts.empty()
         out = LineCounts(np.concatenate([p.keys for p in parts]), np.concatenate([p.counts for p in parts]))
@@ -245,7 +250,7 @@ class Counted(Protocol):
 
 
 def boilerplate_paragraphs(
-    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], min_texts: int, min_contexts: int = 3
+    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], min_texts: int, min_contexts: int
 ) -> np.ndarray:
     """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate of its source,
     its texts and their surroundings counted over all of `counts` (which must include `fp`'s own
@@ -256,7 +261,7 @@ def boilerplate_paragraphs(
     for c in counts:
         total += c.lookup(keys)
     repeated = usable & (total >= min_texts)
-    idx, _, _ = _neighbours(fp, _texts(fp, usable))
+    idx, doc = _text_entries(fp, _texts(fp, usable))
     rep = repeated[idx]
     if not rep.any():
         return repeated
@@ -266,8 +271,6 @@ def boilerplate_paragraphs(
     wide = [_contexts_seen(lines, side, counts) >= min_contexts for side in (0, 1)]
     opens = rep & wide[0][pos]  # follows many different paragraphs: a block starts here
     closes = rep & wide[1][pos]  # precedes many: a block ends here
-    assert fp.para_offsets is not None
-    doc = np.repeat(np.arange(len(fp)), np.diff(fp.para_offsets))[idx]
     # Blocks: runs of repeated paragraphs of text in one text, cut where one opens or closes.
     start = rep.copy()
     start[1:] &= ~rep[:-1] | (doc[1:] != doc[:-1]) | opens[1:] | closes[:-1]

@@ -26,6 +26,7 @@ from dedup.records import EXPANDED, NEAR_DUPLICATE, ORIGINAL, Doc
 from tests.corpora.planted import planted_corpus
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+CONTEXTS = MatchParams().boilerplate_min_contexts
 
 FOOTER = {
     "herald": [
@@ -114,11 +115,17 @@ def test_boilerplate_needs_enough_different_texts_of_one_source() -> None:
     docs = few + same + other
     fp = fingerprint([d.text for d in docs])
     sources = source_keys(docs)
-    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=6)
+    flagged = boilerplate_paragraphs(
+        fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=6, min_contexts=CONTEXTS
+    )
     assert not flagged.any()
-    four = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=4)
+    four = boilerplate_paragraphs(
+        fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=4, min_contexts=CONTEXTS
+    )
     assert not four.any()  # 3 distinct herald texts hold the footer; the sourceless ones never count
-    three = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=3)
+    three = boilerplate_paragraphs(
+        fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=3, min_contexts=CONTEXTS
+    )
     assert three.sum() == len(FOOTER["herald"]) * (len(few) + len(same))
 
 
@@ -155,7 +162,9 @@ def test_a_live_page_a_source_updates_many_times_stays_one_story() -> None:
     docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)] + _live_page("herald", 10, hours=10)
     fp = fingerprint([d.text for d in docs])
     sources = source_keys(docs)
-    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6)
+    flagged = boilerplate_paragraphs(
+        fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6, min_contexts=CONTEXTS
+    )
     assert fp.para_offsets is not None
     for i, d in enumerate(docs):
         mask = flagged[fp.para_offsets[i] : fp.para_offsets[i + 1]].tolist()
@@ -232,7 +241,9 @@ def test_a_kicker_above_every_lede_and_a_plug_between_paragraphs_are_boilerplate
         docs.append(_doc(f"h{i}", "herald", body, i))
     fp = fingerprint([d.text for d in docs])
     sources = source_keys(docs)
-    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6)
+    flagged = boilerplate_paragraphs(
+        fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6, min_contexts=CONTEXTS
+    )
     assert fp.para_offsets is not None
     for i, d in enumerate(docs):
         paras = d.text.split("\n\n")
@@ -252,8 +263,8 @@ def test_lines_counted_in_buckets_give_the_boilerplate_of_one_count() -> None:
     merged = LineCounts.merge([LineCounts.tally(keys[where == b], 6) for b in range(4)])
     every = LineCounts.of(fp, sources, 1)
     assert (every.keys[1:] > every.keys[:-1]).all()  # counted group by group, sorted as one
-    one = boilerplate_paragraphs(fp, sources, [every], 6)
-    assert one.any() and (boilerplate_paragraphs(fp, sources, [merged], 6) == one).all()
+    one = boilerplate_paragraphs(fp, sources, [every], 6, CONTEXTS)
+    assert one.any() and (boilerplate_paragraphs(fp, sources, [merged], 6, CONTEXTS) == one).all()
     # Only what can matter is kept: lines of enough texts (their keys have the top bit clear), and
     # the surroundings of those lines.
     lines = merged.keys < np.uint64(1 << 63)
