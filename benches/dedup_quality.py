@@ -132,25 +132,54 @@ def main(argv: list[str] | None = None) -> int:
     out["seconds"] = round(elapsed, 2)
     hard_docs = harden(docs)
     hard = score(labels, deduplicate(hard_docs).assignments)
-    never = DedupParams(match=replace(MatchParams(), boilerplate_min_texts=len(docs) + 1))
+    never = DedupParams(
+        match=replace(MatchParams(), boilerplate_min_texts=len(docs) + 1, wire_min_texts=len(docs) + 1)
+    )
     unstripped = score(labels, deduplicate(hard_docs, never).assignments)
+    wired = _wire_scores(docs, labels)
     dev2: dict[str, object] | None = None
     loaded2 = _load(args.dev2 or args.data.parent / "syndication-dev2")
     if loaded2 is not None:
         t0 = time.perf_counter()
         dev2 = score(loaded2[1], deduplicate(loaded2[0]).assignments)
         dev2["seconds"] = round(time.perf_counter() - t0, 2)
+        wired.update({f"dev2 {k}": v for k, v in _wire_scores(*loaded2).items()})
     if args.json:
-        print(json.dumps({"dev": out, "hardened": hard, "hardened_unstripped": unstripped, "dev2": dev2}))
+        print(
+            json.dumps(
+                {
+                    "dev": out,
+                    "hardened": hard,
+                    "hardened_unstripped": unstripped,
+                    "dev2": dev2,
+                    "wire_lined": wired,
+                }
+            )
+        )
     else:
         for key, value in out.items():
             print(f"{key}: {value}")
         print(f"hardened set: {hard}")
         print(f"hardened set, boilerplate not stripped: F1 {unstripped['f1']}")
         print(f"syndication-dev2: {dev2}")
+        print(f"wire-lined: {wired}")
     if args.out:
-        replace_section(args.out, HEADING, render(out, hard, unstripped, dev2, args.data))
+        replace_section(args.out, HEADING, render(out, hard, unstripped, dev2, wired, args.data))
     return 0
+
+
+def _wire_scores(docs: list[Doc], labels: list[dict[str, str]]) -> dict[str, float]:
+    """F1 of the set `wire_lined`, with the lines many sources print learned and without."""
+    from dedup.engine import deduplicate
+
+    lined = wire_lined(docs)
+    without = DedupParams(match=replace(MatchParams(), wire_min_texts=len(docs) + 1))
+    out = {}
+    for name, params in (("learned", DedupParams()), ("not learned", without)):
+        f1 = score(labels, deduplicate(lined, params).assignments)["f1"]
+        assert isinstance(f1, float)
+        out[name] = f1
+    return out
 
 
 def _load(data: Path) -> tuple[list[Doc], list[dict[str, str]]] | None:
@@ -199,6 +228,29 @@ def harden(docs: list[Doc], seed: int = 5) -> list[Doc]:
     return out
 
 
+#: Two lines a wire prints under its stories, of no form that dedup.nontext knows.
+WIRE_LINES = (
+    "Meridian Wire material is licensed to its subscribers for a single edition, and resale or reuse in "
+    "any other form is not permitted.",
+    "Questions about this report go to the Meridian desk in Denver, which files the service around the "
+    "clock.",
+)
+
+
+def wire_lined(docs: list[Doc], seed: int = 7, per_outlet: int = 4) -> list[Doc]:
+    """The same articles as a one-event sample of many small outlets prints them: spread over
+    outlets of about `per_outlet` texts each (too few for lines of their own to count as
+    boilerplate), half of them under a wire's two lines (`WIRE_LINES`). The labels stay those of
+    the plain set."""
+    rng = random.Random(seed)
+    outlets = max(1, len(docs) // per_outlet)
+    out = []
+    for d in docs:
+        text = d.text + "\n\n" + "\n\n".join(WIRE_LINES) if rng.random() < 0.5 else d.text
+        out.append(replace(d, text=text, source=f"outlet-{rng.randrange(outlets)}"))
+    return out
+
+
 HEADING = "## Dedup quality (`make eval`)"
 
 
@@ -207,6 +259,7 @@ def render(
     hard: dict[str, object],
     unstripped: dict[str, object],
     dev2: dict[str, object] | None,
+    wired: Mapping[str, float],
     data: Path,
 ) -> str:
     """The scores as a markdown section, the three sets side by side, beside the baselines."""
@@ -253,8 +306,20 @@ def render(
         + "\n*Hardened* (`benches.dedup_quality.harden`) is the dev set with what the held-out sets "
         "are said to have and the dev set lacks: every source prints a ~90-word footer of its own under each "
         'article, and each article carries an ad line and two "Related:" headlines inside its body. '
-        "With boilerplate stripping off (`boilerplate_min_texts` above any source's size) the hardened "
-        f"set scores F1 {unstripped['f1']:.4f}.\n\n"
+        "With boilerplate stripping off (`boilerplate_min_texts` and `wire_min_texts` above any source's "
+        f"size) the hardened set scores F1 {unstripped['f1']:.4f}.\n\n"
+        "*Wire-lined* (`benches.dedup_quality.wire_lined`) is a set as a one-event sample of many small "
+        "outlets prints it: its texts spread over outlets of about 4 texts each, too few for their "
+        "repeated lines to count as their own boilerplate, and half of them under a wire's two lines of "
+        "no form the engine knows. With the lines that many sources print under different stories "
+        f"learned as boilerplate, syndication-dev scores F1 {wired['learned']:.4f} "
+        f"({wired['not learned']:.4f} without: `wire_min_texts` above the set's size)"
+        + (
+            f" and syndication-dev2 {wired['dev2 learned']:.4f} ({wired['dev2 not learned']:.4f} without)"
+            if "dev2 learned" in wired
+            else ""
+        )
+        + ".\n\n"
         "Where syndication-dev's labels and the judging rules of DESIGN.md part (measured on the texts "
         "with difflib, paragraph by paragraph, and by the engine's word counts): of the 4 updates "
         "(`version`) joined, dev-01130 and dev-01152 are made only of their original's paragraphs and "

@@ -1,4 +1,5 @@
-"""Boilerplate: the lines a source repeats across its articles, kept out of every comparison.
+"""Boilerplate: the lines a source repeats across its articles, kept out of every comparison; and
+the lines many sources print under different stories.
 
 A newsletter plug, a copyright line, an "About us" block, a standing "Read more at ..." footer: a
 source prints them under article after article. Two of its articles share them whatever their
@@ -23,10 +24,19 @@ before; the write-throughs of a story) follow and precede the same paragraphs, o
 text where it was shorter, and stay text: otherwise the snapshots made only of them would be left
 with nothing and the chain would fall apart.
 
+A wire's own lines (a licence, a syndication or desk line) are printed by every outlet that runs
+its stories, and a one-event sample holds too few texts of each outlet for them to count as its
+boilerplate. They are learned across sources (`_wire_boilerplate`): the same paragraph, whatever
+its source, among the last `WIRE_TAIL` paragraphs of text of `wire_min_texts` texts, printed after
+different paragraphs with none of them in half of those texts (a licence line follows the last
+paragraph of each story; a story's paragraph, however many outlets run it, follows the same one in
+most of its copies), and opening no text (a story's lede opens its own text, whatever other outlets
+print above it).
+
 The paragraphs before and after a paragraph are counted by bucket (`_CONTEXT_BITS` of a hash of
-their keys) next to its line, in the same counts: presence in a bucket adds up over parts of the
-texts (the index's segments, the distributed shards) as it does over one pass, so every way of
-running gives the same boilerplate.
+their keys) next to its line, in the same counts, and so are the texts that open with a line: the
+texts of a bucket add up over parts of the texts (the index's segments, the distributed shards) as
+they do over one pass, so every way of running gives the same boilerplate.
 
 Stripping drops the anchors of boilerplate paragraphs: candidates and verification see only what
 each article says itself. A text whose every paragraph is boilerplate (a paywall stub, an empty
@@ -51,6 +61,7 @@ from dedup.records import Doc
 _C_LINE = np.uint64(0x9FB21C651E98DF25)
 _C_PREV = np.uint64(0xD6E8FEB86659FD93)
 _C_NEXT = np.uint64(0xA0761D6478BD642F)
+_C_WIRE = np.uint64(0xE7037ED1A0B428DB)
 #: A line key has its top bit clear; the key of a (line, side, neighbour bucket) has it set, the
 #: side next (0: the paragraph before, 1: after), the line's top bits below, and the bucket in the
 #: low `_CONTEXT_BITS`. So lines sort before the paragraphs before them, and those before the ones
@@ -59,6 +70,15 @@ _CONTEXT = np.uint64(1 << 63)
 _SIDE_BIT = np.uint64(1 << 62)
 _CONTEXT_BITS = 6
 _LINE_SHIFT = np.uint64(63 - (62 - _CONTEXT_BITS))
+#: Lines printed by many sources are looked for among the last this many paragraphs of text of a
+#: text (a wire's licence and copyright lines end its stories; an outlet's own footer may follow).
+WIRE_TAIL = 4
+#: ... and counted there only after this many paragraphs of text: an outlet puts lines of its own
+#: (a headline, a summary) above the wire's story, and the first paragraphs of a short story
+#: follow a different one in every outlet as a licence line follows a different story.
+WIRE_AFTER = 3
+# (The index stores counts made with these and `_CONTEXT_BITS`: a change to them must come with a
+# change of `MatchParams`, whose digest names the index, or the stored counts mean something else.)
 
 
 def source_keys(docs: Sequence[Doc]) -> np.ndarray:
@@ -132,22 +152,71 @@ def _line_of(keys: np.ndarray) -> np.ndarray:
     return np.where(ctx, (keys & ~(_CONTEXT | _SIDE_BIT)) >> np.uint64(_CONTEXT_BITS), keys >> _LINE_SHIFT)
 
 
+def _bucket(neighbours: np.ndarray, side: int) -> np.ndarray:
+    """The bucket of each neighbour key (0: none) on one side."""
+    return _mix64(neighbours * (_C_NEXT if side else _C_PREV) + _C_LINE) >> np.uint64(64 - _CONTEXT_BITS)
+
+
+def _wire_entries(fp: Fingerprints) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(entry, text, key of the paragraph of text before it, its place among the text's paragraphs
+    of text) of the last `WIRE_TAIL` paragraphs of text of each text, whatever its source, in
+    order; and the entry of each text's first paragraph of text."""
+    assert fp.para_keys is not None
+    idx, doc = _text_entries(fp, (fp.para_keys != 0) & (para_words(fp.para_keys) > 0))
+    pos = np.arange(idx.size) - np.searchsorted(doc, doc)
+    ledes = idx[pos == 0]
+    tail = np.flatnonzero(np.bincount(doc, minlength=len(fp))[doc] - pos <= WIRE_TAIL)
+    before = np.where(
+        pos[tail] > 0, fp.para_keys[idx[np.maximum(tail - 1, 0)]].astype(np.uint64), np.uint64(0)
+    )
+    return idx[tail], doc[tail], before, pos[tail], ledes
+
+
+def _wire_keys(fp: Fingerprints, idx: np.ndarray) -> np.ndarray:
+    """The key of the paragraphs at entries `idx` whatever their source (line keys' range)."""
+    assert fp.para_keys is not None
+    return _mix64(fp.para_keys[idx].astype(np.uint64) * _C_WIRE + _C_NEXT) & ~_CONTEXT
+
+
+def _lede_keys(wire_keys: np.ndarray) -> np.ndarray:
+    """The key that counts the texts that open with each line (of `_wire_keys`): its context on
+    the side after, bucket 0, which the wire's lines use for nothing else."""
+    return _context_base(wire_keys, 1)
+
+
 def _groups(fp: Fingerprints, sources: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(keys, content key of their text) of the usable paragraphs of `fp` in three groups, in the
-    order their keys sort: their lines; for each paragraph of text, its (line, bucket of the
-    paragraph before it); the same with the paragraph after it. One group at a time: a million
-    texts' paragraphs are tens of millions of them."""
-    keys, usable = line_keys(fp, sources)
-    if not usable.any() or fp.para_offsets is None:
+    """(keys, content key of their text) of the paragraphs of `fp` counted for boilerplate, in
+    three groups, in the order their keys sort: the lines of usable paragraphs, and the lines
+    whatever their source of the paragraphs at the ends of texts (`WIRE_TAIL`, `WIRE_AFTER`); for
+    each of both, its (line, bucket of the paragraph of text before it); for each paragraph of text
+    of a source, its (line, bucket of the one after it). One group at a time: a million texts'
+    paragraphs are tens of millions of them."""
+    if fp.para_offsets is None:
         return
+    keys, usable = line_keys(fp, sources)
     content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))
-    yield keys[usable], content[usable]
+    w_idx, _, w_before, w_pos, ledes = _wire_entries(fp)
+    counted = w_pos >= WIRE_AFTER
+    w_idx, w_before = w_idx[counted], w_before[counted]
+    w_keys = _wire_keys(fp, w_idx)
+    if not usable.any() and not w_idx.size:
+        return
+    yield np.concatenate([keys[usable], w_keys]), np.concatenate([content[usable], content[w_idx]])
     idx, doc = _text_entries(fp, _texts(fp, usable))
     before, after = _neighbours(fp, idx, doc)
-    shift = np.uint64(64 - _CONTEXT_BITS)
-    for side, nb in enumerate((before, after)):
-        bucket = _mix64(nb * (_C_NEXT if side else _C_PREV) + _C_LINE) >> shift
-        yield _context_base(keys[idx], side) | bucket, content[idx]
+    yield (
+        np.concatenate(
+            [
+                _context_base(keys[idx], 0) | _bucket(before, 0),
+                _context_base(w_keys, 0) | _bucket(w_before, 0),
+            ]
+        ),
+        np.concatenate([content[idx], content[w_idx]]),
+    )
+    yield (
+        np.concatenate([_context_base(keys[idx], 1) | _bucket(after, 1), _lede_keys(_wire_keys(fp, ledes))]),
+        np.concatenate([content[idx], content[ledes]]),
+    )
 
 
 def _distinct(keys: np.ndarray, content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +246,9 @@ def bucket_of_lines(keys: np.ndarray, buckets: int) -> np.ndarray:
 @dataclass(slots=True)
 class LineCounts:
     """How many different texts of their source hold each (source, paragraph), and each (source,
-    paragraph, side, bucket of the paragraph on that side), for some texts."""
+    paragraph, side, bucket of the paragraph on that side); how many texts of any source hold each
+    paragraph at their end, and with the paragraph before it in each bucket, and open with it; for
+    some texts (`_groups`)."""
 
     keys: np.ndarray  # uint64, sorted, unique
     counts: np.ndarray  # int32
@@ -250,12 +321,24 @@ class Counted(Protocol):
 
 
 def boilerplate_paragraphs(
+    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], match: MatchParams
+) -> np.ndarray:
+    """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate, its texts and
+    their surroundings counted over all of `counts` (which must include `fp`'s own texts): of its
+    source (`_source_boilerplate`), or a line printed under many stories (`_wire_boilerplate`)."""
+    out = _source_boilerplate(
+        fp, sources, counts, match.boilerplate_min_texts, match.boilerplate_min_contexts
+    )
+    out |= _wire_boilerplate(fp, counts, match.wire_min_texts, match.boilerplate_min_contexts)
+    return out
+
+
+def _source_boilerplate(
     fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], min_texts: int, min_contexts: int
 ) -> np.ndarray:
-    """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate of its source,
-    its texts and their surroundings counted over all of `counts` (which must include `fp`'s own
-    texts): a non-text line held by `min_texts` texts; a paragraph of text held by as many, in a
-    block of such paragraphs printed after, or before, `min_contexts` different paragraphs."""
+    """A non-text line held by `min_texts` texts of its source; a paragraph of text held by as
+    many, in a block of such paragraphs printed after, or before, `min_contexts` different
+    paragraphs."""
     keys, usable = line_keys(fp, sources)
     total = np.zeros(keys.size, np.int64)
     for c in counts:
@@ -268,7 +351,7 @@ def boilerplate_paragraphs(
     lines = np.unique(keys[idx[rep]])
     pos = np.searchsorted(lines, keys[idx])
     pos[~rep] = 0
-    wide = [_contexts_seen(lines, side, counts) >= min_contexts for side in (0, 1)]
+    wide = [(_context_counts(lines, side, counts) > 0).sum(axis=1) >= min_contexts for side in (0, 1)]
     opens = rep & wide[0][pos]  # follows many different paragraphs: a block starts here
     closes = rep & wide[1][pos]  # precedes many: a block ends here
     # Blocks: runs of repeated paragraphs of text in one text, cut where one opens or closes.
@@ -287,16 +370,55 @@ def boilerplate_paragraphs(
     return out
 
 
-def _contexts_seen(lines: np.ndarray, side: int, counts: Sequence[Counted]) -> np.ndarray:
-    """In how many neighbour buckets of one side each of `lines` (line keys) is seen, over all of
-    `counts`."""
+def _wire_boilerplate(
+    fp: Fingerprints, counts: Sequence[Counted], min_texts: int, min_contexts: int
+) -> np.ndarray:
+    """The lines that many sources print under story after story: among the last `WIRE_TAIL`
+    paragraphs of text of a text, a block of paragraphs that `min_texts` texts of any sources print
+    there too (after `WIRE_AFTER` paragraphs of text), whose first follows `min_contexts` different
+    paragraphs in those texts, none of them in half of them or more. A story's own paragraphs,
+    however many outlets run it, mostly follow the same paragraph (copy edits, insertions and cuts
+    vary it in some copies); a licence line follows the last paragraph of every story. A line that
+    any text opens with is a story's lede, whatever other outlets print above it (their own
+    story, when they run a short one as part of theirs), so no text loses its lede to this rule."""
+    if fp.para_keys is None:
+        return np.zeros(0, bool)
+    out = np.zeros(fp.para_keys.size, bool)
+    idx, doc, _, _, _ = _wire_entries(fp)
+    keys = _wire_keys(fp, idx)
+    total = np.zeros(keys.size, np.int64)
+    for c in counts:
+        total += c.lookup(keys)
+    rep = total >= min_texts
+    if not rep.any():
+        return out
+    lines, first, inverse = np.unique(keys[rep], return_index=True, return_inverse=True)
+    before = _context_counts(lines, 0, counts)
+    wide = ((before > 0).sum(axis=1) >= min_contexts) & (before.max(axis=1) * 2 < total[rep][first])
+    opened = np.zeros(lines.size, np.int64)
+    for c in counts:
+        opened += c.lookup(_lede_keys(lines))
+    wide &= opened == 0
+    opens = np.zeros(keys.size, bool)
+    opens[rep] = wide[inverse.ravel()]
+    # Blocks: runs of such paragraphs at the end of one text; one is boilerplate when its first opens.
+    cut = ~rep | opens
+    cut[0] = True
+    cut[1:] |= doc[1:] != doc[:-1]
+    block = np.cumsum(cut) - 1
+    out[idx[rep & opens[cut][block]]] = True
+    return out
+
+
+def _context_counts(lines: np.ndarray, side: int, counts: Sequence[Counted]) -> np.ndarray:
+    """How many texts hold each of `lines` (line keys) with a paragraph of each neighbour bucket on
+    one side, over all of `counts`: (lines, buckets)."""
     buckets = np.arange(1 << _CONTEXT_BITS, dtype=np.uint64)
     probe = (_context_base(lines, side)[:, None] | buckets[None, :]).ravel()
-    seen = np.zeros(probe.size, bool)
+    seen = np.zeros(probe.size, np.int32)
     for c in counts:
-        seen |= c.lookup(probe) > 0
-    out: np.ndarray = seen.reshape(lines.size, buckets.size).sum(axis=1)
-    return out
+        seen += c.lookup(probe)
+    return seen.reshape(lines.size, buckets.size)
 
 
 def strip_boilerplate(
@@ -314,9 +436,8 @@ def strip_boilerplate(
     if fp.boiler is not None or fp.para_offsets is None:
         return fp
     sources = source_keys(docs)
-    min_texts = match.boilerplate_min_texts
-    counts = [LineCounts.of(fp, sources, min_texts)] if counts is None else counts
-    boiler = boilerplate_paragraphs(fp, sources, counts, min_texts, match.boilerplate_min_contexts)
+    counts = [LineCounts.of(fp, sources, match.counted_min_texts())] if counts is None else counts
+    boiler = boilerplate_paragraphs(fp, sources, counts, match)
     return strip(fp, boiler, in_place=in_place)
 
 

@@ -164,7 +164,7 @@ def dedup_stages(
     starts = np.concatenate([[0], np.cumsum([len(d) for d in docs_of])]).astype(np.int64).tolist()
     del docs_of
     t1 = time.perf_counter()
-    min_texts = params.match.boilerplate_min_texts
+    min_texts = params.match.counted_min_texts()
     lines = _merged(_run(executor, [(count_lines, work, b, parts, min_texts) for b in range(parts)]))
     split = _run(
         executor, [(partition_shard, work, s, starts[s], n, params, lines, parts) for s in range(parts)]

@@ -6,8 +6,9 @@ verify stage uses, and says:
 
 - how much of each text is found in the other (containment of the anchors, and the share in
   paragraphs found), and how long each is once boilerplate and non-text lines are left out;
-- their paragraphs, marked shared, own, boilerplate of the source, or not text (captions, credits,
-  link and licence lines: dedup.nontext);
+- their paragraphs, marked shared, own, boilerplate (of the source, or a line that many sources
+  print under different stories: dedup.boilerplate), or not text (captions, credits, link and
+  licence lines: dedup.nontext);
 - the relation of the pair and the rule that decided it (dedup.verify.decide);
 - whether they are in one cluster, and through which article (`copy_of`) each was matched: from a
   stored `clusters/` table when one is given, else from grouping the table now.

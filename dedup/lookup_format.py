@@ -23,7 +23,8 @@ for their rows, what matching a batch against them takes, as flat little-endian 
     para_keys     uint32[P]       ... (`Fingerprints.para_keys`)
     line_fences   uint64[L/256]   every 256th entry of `line_keys`
     line_keys     uint64[L]       every (source, paragraph) of the rows, and every (source, paragraph, side,
-                                  bucket of the paragraph on that side), sorted (`boilerplate.LineCounts`) ...
+                                  bucket of the paragraph on that side), and the lines of any source at
+                                  the rows' ends, sorted (`boilerplate.LineCounts`) ...
     line_counts   int32[L]        ... and how many different texts hold it
 
 Segment files never change once written; several small ones are merged into one larger one.

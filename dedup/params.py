@@ -81,6 +81,16 @@ class MatchParams:
     #: kicker, a plug; not the paragraphs of a story its source prints again and again (the
     #: snapshots of a live page, its write-throughs), which stand between the same ones.
     boilerplate_min_contexts: int = 3
+    #: A paragraph at the end of a text (`boilerplate.WIRE_TAIL`) that this many texts of any
+    #: sources print at their ends too is a line the wire and its outlets print under story after
+    #: story (a licence, a copyright, a syndication line): boilerplate when it follows
+    #: `boilerplate_min_contexts` different paragraphs, none of them in half its texts or more (the
+    #: last paragraph of a story follows the one before it in most of its copies).
+    wire_min_texts: int = 8
+
+    def counted_min_texts(self) -> int:
+        """The fewest texts that a line must be held by to be boilerplate by any rule."""
+        return min(self.boilerplate_min_texts, self.wire_min_texts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,9 +24,15 @@ from dedup.index import DedupIndex
 from dedup.params import MatchParams
 from dedup.records import EXPANDED, NEAR_DUPLICATE, ORIGINAL, Doc
 from tests.corpora.planted import planted_corpus
+from tests.dedup.grouping import clusters_of, stored_clusters
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
-CONTEXTS = MatchParams().boilerplate_min_contexts
+MATCH = MatchParams()
+
+
+def _match(min_texts: int) -> MatchParams:
+    return replace(MATCH, boilerplate_min_texts=min_texts)
+
 
 FOOTER = {
     "herald": [
@@ -54,13 +60,6 @@ def _doc(doc_id: str, source: str, body: str, hours: int, *, extra: list[str] | 
     return Doc(doc_id, "\n\n".join(paras), source=source, published_at=T0 + timedelta(hours=hours))
 
 
-def _clusters(assignments: list) -> set[frozenset[str]]:
-    groups: dict[str, set[str]] = defaultdict(set)
-    for a in assignments:
-        groups[a.cluster_id].add(a.article_id)
-    return {frozenset(m) for m in groups.values() if len(m) > 1}
-
-
 def _newsroom() -> tuple[list[Doc], dict[str, str]]:
     """Short stories of two sources, each under its source's long footer, and copies across them."""
     stories = _stories(16, seed=41)
@@ -76,7 +75,7 @@ def _newsroom() -> tuple[list[Doc], dict[str, str]]:
 def test_footers_a_source_repeats_make_no_two_of_its_articles_alike() -> None:
     docs, _ = _newsroom()
     result = deduplicate(docs)
-    assert _clusters(result.assignments) == {frozenset({"h0", "l-copy-h0"}), frozenset({"h1", "l-exp-h1"})}
+    assert clusters_of(result.assignments) == {frozenset({"h0", "l-copy-h0"}), frozenset({"h1", "l-exp-h1"})}
     assert {(x.article_id, x.other_id) for x in result.links} == {("l-copy-h0", "h0"), ("l-exp-h1", "h1")}
 
 
@@ -92,12 +91,10 @@ def test_copies_across_sources_are_judged_without_either_footer() -> None:
 
 def test_without_boilerplate_stripping_the_footers_join_unrelated_stories() -> None:
     """The case the stripping exists for: the same corpus, a threshold no source reaches."""
-    from dataclasses import replace
-
-    from dedup.params import DedupParams, MatchParams
+    from dedup.params import DedupParams
 
     docs, _ = _newsroom()
-    never = DedupParams(match=replace(MatchParams(), boilerplate_min_texts=10_000))
+    never = DedupParams(match=replace(MATCH, boilerplate_min_texts=10_000, wire_min_texts=10_000))
     result = deduplicate(docs, never)
     same_source = [x for x in result.links if x.article_id[0] == x.other_id[0] == "h"]
     assert len(same_source) > 10  # unrelated Herald stories linked through their footer
@@ -115,17 +112,11 @@ def test_boilerplate_needs_enough_different_texts_of_one_source() -> None:
     docs = few + same + other
     fp = fingerprint([d.text for d in docs])
     sources = source_keys(docs)
-    flagged = boilerplate_paragraphs(
-        fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=6, min_contexts=CONTEXTS
-    )
+    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], _match(6))
     assert not flagged.any()
-    four = boilerplate_paragraphs(
-        fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=4, min_contexts=CONTEXTS
-    )
+    four = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], _match(4))
     assert not four.any()  # 3 distinct herald texts hold the footer; the sourceless ones never count
-    three = boilerplate_paragraphs(
-        fp, sources, [LineCounts.of(fp, sources, 1)], min_texts=3, min_contexts=CONTEXTS
-    )
+    three = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], _match(3))
     assert three.sum() == len(FOOTER["herald"]) * (len(few) + len(same))
 
 
@@ -141,7 +132,7 @@ def test_a_text_made_only_of_boilerplate_matches_nothing() -> None:
     fp = strip_boilerplate(docs + stubs, fingerprint([d.text for d in docs + stubs]), MatchParams())
     for k in (1, 2, 3):
         assert not fp.content_hashes[-k] and fp.anchor_offsets[-k] == fp.anchor_offsets[-k - 1]
-    assert _clusters(deduplicate(docs + stubs).assignments) == set()
+    assert clusters_of(deduplicate(docs + stubs).assignments) == set()
 
 
 def _live_page(source: str, n: int, hours: int = 0) -> list[Doc]:
@@ -162,9 +153,7 @@ def test_a_live_page_a_source_updates_many_times_stays_one_story() -> None:
     docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)] + _live_page("herald", 10, hours=10)
     fp = fingerprint([d.text for d in docs])
     sources = source_keys(docs)
-    flagged = boilerplate_paragraphs(
-        fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6, min_contexts=CONTEXTS
-    )
+    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 6)], _match(6))
     assert fp.para_offsets is not None
     for i, d in enumerate(docs):
         mask = flagged[fp.para_offsets[i] : fp.para_offsets[i + 1]].tolist()
@@ -172,24 +161,18 @@ def test_a_live_page_a_source_updates_many_times_stays_one_story() -> None:
         assert mask[-footer:] == [True] * footer, d.id
         assert not any(mask[:-footer]), d.id
     live = {d.id for d in docs if "-live" in d.id}
-    assert _clusters(deduplicate(docs).assignments) == {frozenset(live)}
+    assert clusters_of(deduplicate(docs).assignments) == {frozenset(live)}
 
 
-def test_the_live_page_batch_by_batch_gives_the_one_pass_clusters(tmp_path: Path) -> None:
+def test_the_live_page_batch_by_batch_gives_the_one_passclusters_of(tmp_path: Path) -> None:
     stories = _stories(8, seed=48)
     docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)] + _live_page("herald", 10, hours=10)
     docs.append(Doc("ledger-live", docs[12].text, source="ledger", published_at=T0 + timedelta(hours=30)))
     index = DedupIndex(resolve(str(tmp_path)))
     for k, d in enumerate(docs):  # one snapshot a run: the counts add up over ten segments
         index.update([d], run_id=f"r{k}")
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(tmp_path / "clusters")
-    clusters = defaultdict(set)
-    for a, c in zip(table["article_id"].to_pylist(), table["cluster_id"].to_pylist(), strict=True):
-        clusters[c].add(a)
-    got = {frozenset(m) for m in clusters.values() if len(m) > 1}
-    assert got == _clusters(deduplicate(docs).assignments)
+    got = stored_clusters(tmp_path)
+    assert got == clusters_of(deduplicate(docs).assignments)
     assert got == {frozenset(d.id for d in docs if "live" in d.id)}
 
 
@@ -201,14 +184,8 @@ def test_index_strips_what_a_source_repeats_over_the_window(tmp_path: Path) -> N
     index.update(first, run_id="r0")
     for k, d in enumerate(rest):
         index.update([d], run_id=f"r{k + 1}")
-    clusters = defaultdict(set)
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(tmp_path / "clusters")
-    for a, c in zip(table["article_id"].to_pylist(), table["cluster_id"].to_pylist(), strict=True):
-        clusters[c].add(a)
-    got = {frozenset(m) for m in clusters.values() if len(m) > 1}
-    assert got == _clusters(deduplicate(docs).assignments)
+    got = stored_clusters(tmp_path)
+    assert got == clusters_of(deduplicate(docs).assignments)
 
 
 def test_stored_segments_count_lines_as_the_texts_do(tmp_path: Path) -> None:
@@ -241,9 +218,7 @@ def test_a_kicker_above_every_lede_and_a_plug_between_paragraphs_are_boilerplate
         docs.append(_doc(f"h{i}", "herald", body, i))
     fp = fingerprint([d.text for d in docs])
     sources = source_keys(docs)
-    flagged = boilerplate_paragraphs(
-        fp, sources, [LineCounts.of(fp, sources, 6)], min_texts=6, min_contexts=CONTEXTS
-    )
+    flagged = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 6)], _match(6))
     assert fp.para_offsets is not None
     for i, d in enumerate(docs):
         paras = d.text.split("\n\n")
@@ -263,8 +238,8 @@ def test_lines_counted_in_buckets_give_the_boilerplate_of_one_count() -> None:
     merged = LineCounts.merge([LineCounts.tally(keys[where == b], 6) for b in range(4)])
     every = LineCounts.of(fp, sources, 1)
     assert (every.keys[1:] > every.keys[:-1]).all()  # counted group by group, sorted as one
-    one = boilerplate_paragraphs(fp, sources, [every], 6, CONTEXTS)
-    assert one.any() and (boilerplate_paragraphs(fp, sources, [merged], 6, CONTEXTS) == one).all()
+    one = boilerplate_paragraphs(fp, sources, [every], MATCH)
+    assert one.any() and (boilerplate_paragraphs(fp, sources, [merged], MATCH) == one).all()
     # Only what can matter is kept: lines of enough texts (their keys have the top bit clear), and
     # the surroundings of those lines.
     lines = merged.keys < np.uint64(1 << 63)
