@@ -27,11 +27,11 @@ with nothing and the chain would fall apart.
 A wire's own lines (a licence, a syndication or desk line) are printed by every outlet that runs
 its stories, and a one-event sample holds too few texts of each outlet for them to count as its
 boilerplate. They are learned across sources (`_wire_boilerplate`): the same paragraph, whatever
-its source, among the last `WIRE_TAIL` paragraphs of text of `wire_min_texts` texts, printed after
-different paragraphs with none of them in half of those texts (a licence line follows the last
-paragraph of each story; a story's paragraph, however many outlets run it, follows the same one in
-most of its copies), and opening no text (a story's lede opens its own text, whatever other outlets
-print above it).
+its source, among the last `WIRE_TAIL` paragraphs of text of `wire_min_texts` texts, with no
+paragraph among the few before it in half of those texts (a licence line ends a different story
+each time; a story's paragraph, however many outlets run it, has the same ones before it in most
+of its copies, whatever one outlet edits or inserts), and opening no text (a story's lede opens its
+own text, whatever other outlets print above it).
 
 The paragraphs before and after a paragraph are counted by bucket (`_CONTEXT_BITS` of a hash of
 their keys) next to its line, in the same counts, and so are the texts that open with a line: the
@@ -77,6 +77,10 @@ WIRE_TAIL = 4
 #: (a headline, a summary) above the wire's story, and the first paragraphs of a short story
 #: follow a different one in every outlet as a licence line follows a different story.
 WIRE_AFTER = 3
+#: ... and told apart from a story's paragraphs by the paragraphs among the this many before them:
+#: a story's last paragraphs have the ones before them in most of its copies, whatever an outlet
+#: edits, inserts or cuts; a licence line has a different story before it each time.
+WIRE_WINDOW = 3
 # (The index stores counts made with these and `_CONTEXT_BITS`: a change to them must come with a
 # change of `MatchParams`, whose digest names the index, or the stored counts mean something else.)
 
@@ -158,17 +162,19 @@ def _bucket(neighbours: np.ndarray, side: int) -> np.ndarray:
 
 
 def _wire_entries(fp: Fingerprints) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(entry, text, key of the paragraph of text before it, its place among the text's paragraphs
-    of text) of the last `WIRE_TAIL` paragraphs of text of each text, whatever its source, in
-    order; and the entry of each text's first paragraph of text."""
+    """(entry, text, keys of the `WIRE_WINDOW` paragraphs of text before it (0 where the text has
+    fewer), its place among the text's paragraphs of text) of the last `WIRE_TAIL` paragraphs of
+    text of each text, whatever its source, in order; and the entry of each text's first paragraph
+    of text."""
     assert fp.para_keys is not None
     idx, doc = _text_entries(fp, (fp.para_keys != 0) & (para_words(fp.para_keys) > 0))
     pos = np.arange(idx.size) - np.searchsorted(doc, doc)
     ledes = idx[pos == 0]
     tail = np.flatnonzero(np.bincount(doc, minlength=len(fp))[doc] - pos <= WIRE_TAIL)
-    before = np.where(
-        pos[tail] > 0, fp.para_keys[idx[np.maximum(tail - 1, 0)]].astype(np.uint64), np.uint64(0)
-    )
+    before = np.zeros((WIRE_WINDOW, tail.size), np.uint64)
+    for w in range(1, WIRE_WINDOW + 1):
+        there = pos[tail] >= w
+        before[w - 1, there] = fp.para_keys[idx[tail[there] - w]]
     return idx[tail], doc[tail], before, pos[tail], ledes
 
 
@@ -188,16 +194,17 @@ def _groups(fp: Fingerprints, sources: np.ndarray) -> Iterator[tuple[np.ndarray,
     """(keys, content key of their text) of the paragraphs of `fp` counted for boilerplate, in
     three groups, in the order their keys sort: the lines of usable paragraphs, and the lines
     whatever their source of the paragraphs at the ends of texts (`WIRE_TAIL`, `WIRE_AFTER`); for
-    each of both, its (line, bucket of the paragraph of text before it); for each paragraph of text
-    of a source, its (line, bucket of the one after it). One group at a time: a million texts'
-    paragraphs are tens of millions of them."""
+    each paragraph of text of a source, its (line, bucket of the paragraph of text before it), and
+    for each of those at the ends, its (line, bucket) of each of the `WIRE_WINDOW` before it; for
+    each paragraph of text of a source, its (line, bucket of the one after it), and for each text,
+    the line it opens with. One group at a time: a million texts' paragraphs are tens of millions."""
     if fp.para_offsets is None:
         return
     keys, usable = line_keys(fp, sources)
     content = np.repeat(_content_keys(fp), np.diff(fp.para_offsets))
     w_idx, _, w_before, w_pos, ledes = _wire_entries(fp)
     counted = w_pos >= WIRE_AFTER
-    w_idx, w_before = w_idx[counted], w_before[counted]
+    w_idx, w_before = w_idx[counted], w_before[:, counted]
     w_keys = _wire_keys(fp, w_idx)
     if not usable.any() and not w_idx.size:
         return
@@ -208,10 +215,10 @@ def _groups(fp: Fingerprints, sources: np.ndarray) -> Iterator[tuple[np.ndarray,
         np.concatenate(
             [
                 _context_base(keys[idx], 0) | _bucket(before, 0),
-                _context_base(w_keys, 0) | _bucket(w_before, 0),
+                *(_context_base(w_keys, 0) | _bucket(b, 0) for b in w_before),
             ]
         ),
-        np.concatenate([content[idx], content[w_idx]]),
+        np.concatenate([content[idx], *[content[w_idx]] * WIRE_WINDOW]),
     )
     yield (
         np.concatenate([_context_base(keys[idx], 1) | _bucket(after, 1), _lede_keys(_wire_keys(fp, ledes))]),
@@ -375,10 +382,11 @@ def _wire_boilerplate(
 ) -> np.ndarray:
     """The lines that many sources print under story after story: among the last `WIRE_TAIL`
     paragraphs of text of a text, a block of paragraphs that `min_texts` texts of any sources print
-    there too (after `WIRE_AFTER` paragraphs of text), whose first follows `min_contexts` different
-    paragraphs in those texts, none of them in half of them or more. A story's own paragraphs,
-    however many outlets run it, mostly follow the same paragraph (copy edits, insertions and cuts
-    vary it in some copies); a licence line follows the last paragraph of every story. A line that
+    there too (after `WIRE_AFTER` paragraphs of text), whose first has `min_contexts` different
+    paragraphs before it in those texts and no paragraph among the `WIRE_WINDOW` before it in half
+    of them or more. A story's own paragraphs, however many outlets run it, have the same ones
+    before them in most copies (copy edits, insertions and cuts change one or two of them in
+    some); a licence line has the end of a different story before it each time. A line that
     any text opens with is a story's lede, whatever other outlets print above it (their own
     story, when they run a short one as part of theirs), so no text loses its lede to this rule."""
     if fp.para_keys is None:

@@ -83,9 +83,9 @@ class MatchParams:
     boilerplate_min_contexts: int = 3
     #: A paragraph at the end of a text (`boilerplate.WIRE_TAIL`) that this many texts of any
     #: sources print at their ends too is a line the wire and its outlets print under story after
-    #: story (a licence, a copyright, a syndication line): boilerplate when it follows
-    #: `boilerplate_min_contexts` different paragraphs, none of them in half its texts or more (the
-    #: last paragraph of a story follows the one before it in most of its copies).
+    #: story (a licence, a copyright, a syndication line): boilerplate when no paragraph stands
+    #: among the few before it in half those texts or more (the last paragraphs of a story have the
+    #: same ones before them in most of its copies) and no text opens with it.
     wire_min_texts: int = 8
 
     def counted_min_texts(self) -> int:

@@ -199,3 +199,22 @@ def test_wire_lines_counted_in_buckets_or_batch_by_batch_are_found_as_in_one_pas
     got = stored_clusters(tmp_path)
     assert got == clusters_of(deduplicate(docs).assignments)
     assert not any("stub" in x for m in got for x in m)
+
+
+def test_a_live_page_that_many_outlets_copy_with_entries_put_between_old_ones_stays_one_chain() -> None:
+    # Snapshot k holds every entry of the one before, a new one on top, and from the seventh on
+    # entries put between the two oldest: the oldest follows a different entry in later snapshots,
+    # as a licence line follows a different story. Each snapshot is printed by another outlet.
+    entries = [s.split("\n\n")[0] for s in _stories(16, seed=69, words=45)]
+    between = [s.split("\n\n")[0] for s in _stories(3, seed=70, words=45)]
+    docs = []
+    for k in range(12):
+        page = list(reversed(entries[: k + 3]))
+        if k >= 5:
+            page.insert(len(page) - 1, between[0])
+        if k >= 8:
+            page.insert(len(page) - 1, between[1])
+        docs.append(_doc(f"o{k}-live", f"o{k}", [*page, *WIRE, _footer(f"o{k}")], k))
+    assert clusters_of(deduplicate(docs).assignments) == {frozenset(d.id for d in docs)}
+    for doc_id, mask in _masks(docs).items():
+        assert not any(mask[:-3]), doc_id  # every entry stays text
