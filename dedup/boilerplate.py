@@ -206,7 +206,7 @@ def _groups(fp: Fingerprints, sources: np.ndarray) -> Iterator[tuple[np.ndarray,
     counted = w_pos >= WIRE_AFTER
     w_idx, w_before = w_idx[counted], w_before[:, counted]
     w_keys = _wire_keys(fp, w_idx)
-    if not usable.any() and not w_idx.size:
+    if not usable.any() and not w_idx.size and not ledes.size:
         return
     yield np.concatenate([keys[usable], w_keys]), np.concatenate([content[usable], content[w_idx]])
     idx, doc = _text_entries(fp, _texts(fp, usable))

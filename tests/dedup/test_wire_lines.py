@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from common.storage import resolve
 from dedup.boilerplate import LineCounts, boilerplate_paragraphs, bucket_of_lines, distinct_lines, source_keys
 from dedup.engine import deduplicate
@@ -218,3 +220,16 @@ def test_a_live_page_that_many_outlets_copy_with_entries_put_between_old_ones_st
     assert clusters_of(deduplicate(docs).assignments) == {frozenset(d.id for d in docs)}
     for doc_id, mask in _masks(docs).items():
         assert not any(mask[:-3]), doc_id  # every entry stays text
+
+
+def test_texts_that_open_with_a_line_count_in_any_part_of_the_texts() -> None:
+    # A page that opens with the wire's first line (short, of no source: nothing else of it is
+    # counted) makes that line a lede, in a part of the texts counted on its own as in one count.
+    docs = [*_wire_day(), Doc("opens", "\n\n".join(WIRE), source=None, published_at=T0)]
+    fp = fingerprint([d.text for d in docs])
+    sources = source_keys(docs)
+    one = boilerplate_paragraphs(fp, sources, [LineCounts.of(fp, sources, 1)], MATCH)
+    parts = [fp.take(np.arange(len(docs) - 1)), fp.take(np.array([len(docs) - 1]))]
+    counted = [LineCounts.of(p, s, 1) for p, s in zip(parts, (sources[:-1], sources[-1:]), strict=True)]
+    assert (boilerplate_paragraphs(fp, sources, counted, MATCH) == one).all()
+    assert not one.any()  # a text opens with the block: a lede, not a line under stories
