@@ -331,13 +331,21 @@ def boilerplate_paragraphs(
     fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], match: MatchParams
 ) -> np.ndarray:
     """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate, its texts and
-    their surroundings counted over all of `counts` (which must include `fp`'s own texts): of its
-    source (`_source_boilerplate`), or a line printed under many stories (`_wire_boilerplate`)."""
-    out = _source_boilerplate(
+    their surroundings counted over all of `counts` (which must include `fp`'s own texts)."""
+    of_source, under_stories = boilerplate_kinds(fp, sources, counts, match)
+    out: np.ndarray = of_source | under_stories
+    return out
+
+
+def boilerplate_kinds(
+    fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], match: MatchParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """`boilerplate_paragraphs` by kind: (boilerplate of its source, `_source_boilerplate`; a line
+    that many sources print under different stories, `_wire_boilerplate`)."""
+    of_source = _source_boilerplate(
         fp, sources, counts, match.boilerplate_min_texts, match.boilerplate_min_contexts
     )
-    out |= _wire_boilerplate(fp, counts, match.wire_min_texts, match.boilerplate_min_contexts)
-    return out
+    return of_source, _wire_boilerplate(fp, counts, match.wire_min_texts, match.boilerplate_min_contexts)
 
 
 def _source_boilerplate(

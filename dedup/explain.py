@@ -6,9 +6,9 @@ verify stage uses, and says:
 
 - how much of each text is found in the other (containment of the anchors, and the share in
   paragraphs found), and how long each is once boilerplate and non-text lines are left out;
-- their paragraphs, marked shared, own, boilerplate (of the source, or a line that many sources
-  print under different stories: dedup.boilerplate), or not text (captions, credits, link and
-  licence lines: dedup.nontext);
+- their paragraphs, marked shared, own, boilerplate (of the source), wire line (a line that many
+  sources print under different stories: dedup.boilerplate), or not text (captions, credits, link
+  and licence lines: dedup.nontext);
 - the relation of the pair and the rule that decided it (dedup.verify.decide);
 - whether they are in one cluster, and through which article (`copy_of`) each was matched: from a
   stored `clusters/` table when one is given, else from grouping the table now.
@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dedup.boilerplate import strip_boilerplate
+import numpy as np
+
+from dedup.boilerplate import LineCounts, boilerplate_kinds, source_keys, strip
 from dedup.engine import group, precedence
 from dedup.errors import InputError
 from dedup.fingerprint import fingerprint
@@ -29,7 +31,7 @@ from dedup.records import Doc
 from dedup.text import paragraphs
 from dedup.verify import PairFeatures, decide, features
 
-SHARED, OWN, BOILERPLATE, NOT_TEXT = "shared", "own", "boilerplate", "not text"
+SHARED, OWN, BOILERPLATE, WIRE_LINE, NOT_TEXT = "shared", "own", "boilerplate", "wire line", "not text"
 
 
 @dataclass(slots=True)
@@ -105,7 +107,11 @@ def explain(
     for wanted in (a_id, b_id):
         if wanted not in row:
             raise InputError(f"no article with id {wanted!r} in the input")
-    fp = strip_boilerplate(docs, fingerprint([d.text for d in docs], params.minhash), params.match)
+    fp = fingerprint([d.text for d in docs], params.minhash)
+    sources = source_keys(docs)
+    counts = [LineCounts.of(fp, sources, params.match.counted_min_texts())]
+    of_source, under_stories = boilerplate_kinds(fp, sources, counts, params.match)
+    fp = strip(fp, of_source | under_stories, in_place=True)
     rank = precedence(docs)
     a, o = (row[a_id], row[b_id]) if rank[row[a_id]] > rank[row[b_id]] else (row[b_id], row[a_id])
     f = features(fp, a, o, params)
@@ -117,9 +123,16 @@ def explain(
             for x in result.assignments
             if x.article_id in (a_id, b_id)
         }
+    offsets = fp.para_offsets
+    assert offsets is not None
+
+    def wire(i: int) -> set[int]:
+        only = under_stories[offsets[i] : offsets[i + 1]] & ~of_source[offsets[i] : offsets[i + 1]]
+        return set(np.flatnonzero(only).tolist())
+
     return Explanation(
-        later=_side(docs[a], f, True),
-        earlier=_side(docs[o], f, False),
+        later=_side(docs[a], f, True, wire(a)),
+        earlier=_side(docs[o], f, False, wire(o)),
         relation=relation,
         rule=_RULES[rule].format(**_params_dict(params)),
         grouping={k: v for k, v in grouping.items() if k in (a_id, b_id)},
@@ -139,7 +152,7 @@ def _params_dict(params: DedupParams) -> dict[str, float]:
     }
 
 
-def _side(doc: Doc, f: PairFeatures, is_a: bool) -> Side:
+def _side(doc: Doc, f: PairFeatures, is_a: bool, wire: set[int]) -> Side:
     found = set((f.found_a if is_a else f.found_o).tolist())
     boiler = set((f.boiler_a if is_a else f.boiler_o).tolist())
     junk = set(nontext_paragraphs(doc.text))
@@ -147,7 +160,10 @@ def _side(doc: Doc, f: PairFeatures, is_a: bool) -> Side:
     for k, p in enumerate(paragraphs(doc.text)):
         if not p:
             continue
-        mark = BOILERPLATE if k in boiler else NOT_TEXT if k in junk else SHARED if k in found else OWN
+        if k in boiler:
+            mark = WIRE_LINE if k in wire else BOILERPLATE
+        else:
+            mark = NOT_TEXT if k in junk else SHARED if k in found else OWN
         marked.append((mark, p))
     return Side(
         id=doc.id,

@@ -13,6 +13,7 @@ import numpy as np
 from common.storage import resolve
 from dedup.boilerplate import LineCounts, boilerplate_paragraphs, bucket_of_lines, distinct_lines, source_keys
 from dedup.engine import deduplicate
+from dedup.explain import OWN, WIRE_LINE, explain, render
 from dedup.fingerprint import fingerprint, para_words
 from dedup.index import DedupIndex
 from dedup.params import DedupParams, MatchParams
@@ -233,3 +234,14 @@ def test_texts_that_open_with_a_line_count_in_any_part_of_the_texts() -> None:
     counted = [LineCounts.of(p, s, 1) for p, s in zip(parts, (sources[:-1], sources[-1:]), strict=True)]
     assert (boilerplate_paragraphs(fp, sources, counted, MATCH) == one).all()
     assert not one.any()  # a text opens with the block: a lede, not a line under stories
+
+
+def test_explain_names_the_lines_many_sources_print() -> None:
+    docs = _wire_day()
+    e = explain(docs, "o0-stub", "o5-stub")
+    assert e.relation is None
+    for side in (e.later, e.earlier):
+        marks = dict((p, m) for m, p in side.paragraphs)
+        assert [marks[w] for w in WIRE] == [WIRE_LINE, WIRE_LINE], side.id
+        assert OWN in marks.values()  # the teaser
+    assert "[  wire line] Meridian Wire material" in render(e)
