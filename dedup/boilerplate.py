@@ -167,7 +167,7 @@ def _wire_entries(fp: Fingerprints) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     text of each text, whatever its source, in order; and the entry of each text's first paragraph
     of text."""
     assert fp.para_keys is not None
-    idx, doc = _text_entries(fp, (fp.para_keys != 0) & (para_words(fp.para_keys) > 0))
+    idx, doc = _text_entries(fp, _texts(fp, fp.para_keys != 0))
     pos = np.arange(idx.size) - np.searchsorted(doc, doc)
     ledes = idx[pos == 0]
     tail = np.flatnonzero(np.bincount(doc, minlength=len(fp))[doc] - pos <= WIRE_TAIL)
@@ -234,11 +234,9 @@ def _distinct(keys: np.ndarray, content: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def distinct_lines(fp: Fingerprints, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(key, key of the (key, text content) pair) of each usable paragraph of `fp`, its line and,
-    for a paragraph of text, its (line, bucket of the paragraph before it) and (line, bucket of the
-    one after it), each distinct pair once: texts are counted by content, so one article under
-    several URLs counts once. The pair keys let parts of a table be put together and made distinct
-    again."""
+    """(key, key of the (key, text content) pair) of each key that `LineCounts.of` counts (`_groups`),
+    each distinct pair once: texts are counted by content, so one article under several URLs counts
+    once. The pair keys let parts of a table be put together and made distinct again."""
     parts = [_distinct(k, c) for k, c in _groups(fp, sources)]
     if not parts:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
@@ -332,16 +330,26 @@ def boilerplate_paragraphs(
 ) -> np.ndarray:
     """Mask over `fp`'s paragraph entries: True where the paragraph is boilerplate, its texts and
     their surroundings counted over all of `counts` (which must include `fp`'s own texts)."""
-    of_source, under_stories = boilerplate_kinds(fp, sources, counts, match)
+    of_source, under_stories = _kinds(fp, sources, counts, match)
     out: np.ndarray = of_source | under_stories
     return out
 
 
 def boilerplate_kinds(
+    docs: Sequence[Doc], fp: Fingerprints, match: MatchParams, counts: Sequence[Counted] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The boilerplate of `fp` (row i is docs[i]) by kind, two masks over its paragraph entries:
+    (of its source, `_source_boilerplate`; a line that many sources print under different stories,
+    `_wire_boilerplate`), counted over `counts` (default: over `fp`'s own texts; else they must
+    include them)."""
+    sources = source_keys(docs)
+    counts = [LineCounts.of(fp, sources, match.counted_min_texts())] if counts is None else counts
+    return _kinds(fp, sources, counts, match)
+
+
+def _kinds(
     fp: Fingerprints, sources: np.ndarray, counts: Sequence[Counted], match: MatchParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`boilerplate_paragraphs` by kind: (boilerplate of its source, `_source_boilerplate`; a line
-    that many sources print under different stories, `_wire_boilerplate`)."""
     of_source = _source_boilerplate(
         fp, sources, counts, match.boilerplate_min_texts, match.boilerplate_min_contexts
     )
@@ -451,10 +459,8 @@ def strip_boilerplate(
     `fp`'s anchor arrays (then `fp` itself must not be used again)."""
     if fp.boiler is not None or fp.para_offsets is None:
         return fp
-    sources = source_keys(docs)
-    counts = [LineCounts.of(fp, sources, match.counted_min_texts())] if counts is None else counts
-    boiler = boilerplate_paragraphs(fp, sources, counts, match)
-    return strip(fp, boiler, in_place=in_place)
+    of_source, under_stories = boilerplate_kinds(docs, fp, match, counts)
+    return strip(fp, of_source | under_stories, in_place=in_place)
 
 
 def strip(fp: Fingerprints, boiler: np.ndarray, *, in_place: bool = False) -> Fingerprints:

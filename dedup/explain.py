@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dedup.boilerplate import LineCounts, boilerplate_kinds, source_keys, strip
+from dedup.boilerplate import boilerplate_kinds, strip
 from dedup.engine import group, precedence
 from dedup.errors import InputError
 from dedup.fingerprint import fingerprint
@@ -108,9 +108,7 @@ def explain(
         if wanted not in row:
             raise InputError(f"no article with id {wanted!r} in the input")
     fp = fingerprint([d.text for d in docs], params.minhash)
-    sources = source_keys(docs)
-    counts = [LineCounts.of(fp, sources, params.match.counted_min_texts())]
-    of_source, under_stories = boilerplate_kinds(fp, sources, counts, params.match)
+    of_source, under_stories = boilerplate_kinds(docs, fp, params.match)
     fp = strip(fp, of_source | under_stories, in_place=True)
     rank = precedence(docs)
     a, o = (row[a_id], row[b_id]) if rank[row[a_id]] > rank[row[b_id]] else (row[b_id], row[a_id])

@@ -164,7 +164,7 @@ def test_a_live_page_a_source_updates_many_times_stays_one_story() -> None:
     assert clusters_of(deduplicate(docs).assignments) == {frozenset(live)}
 
 
-def test_the_live_page_batch_by_batch_gives_the_one_passclusters_of(tmp_path: Path) -> None:
+def test_the_live_page_batch_by_batch_gives_the_one_pass_clusters(tmp_path: Path) -> None:
     stories = _stories(8, seed=48)
     docs = [_doc(f"h{i}", "herald", stories[i], i) for i in range(8)] + _live_page("herald", 10, hours=10)
     docs.append(Doc("ledger-live", docs[12].text, source="ledger", published_at=T0 + timedelta(hours=30)))

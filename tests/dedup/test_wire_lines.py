@@ -108,7 +108,7 @@ def test_stubs_sharing_only_the_wire_lines_join_nothing() -> None:
 
 
 def _one_story_everywhere() -> tuple[list[Doc], list[str], dict[str, str]]:
-    """One wire story of five paragraphs run by twenty outlets under their own lines: six put a
+    """One wire story of three paragraphs run by twenty outlets under their own lines: six put a
     paragraph of their own before its last, four add an explainer after it, two cut the last
     paragraph; and a two-paragraph wire brief run by twelve of them."""
     story = _stories(1, seed=62, words=200)[0].split("\n\n")
